@@ -1,0 +1,245 @@
+"""Cargo builder plugin: Rust crates for the board's target triple.
+
+Component kinds:
+
+* ``rust_staticlib(name, crate=DIR)``: a ``staticlib`` for linking with C (and Go through cgo);
+* ``rust_program(name, crate=DIR)``: a Rust ``bin`` crate that is the whole firmware (e.g. a
+  cortex-m-rt application; the generated ``memory.x`` is put on its linker search path).
+
+What SCons sees: the crate's own files (``*.rs``, ``Cargo.toml``, ``Cargo.lock``, ``build.rs``)
+up front, plus every in-tree file cargo's dep-info lists after a build (a target scanner reads
+the ``.d`` file we keep next to the artifact). Files outside the tree (the toolchain's rust-src,
+the registry) belong to the toolchain. The artifact path comes from cargo's JSON messages.
+Absolute paths stay out of the action's signature and out of the binary (``--remap-path-prefix``),
+so a checkout elsewhere fetches the same artifact from a shared CacheDir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from SCons.Action import Action
+
+import attrs
+from SCons.Action import Action
+
+from polyboard import PolyboardError, Skip, hookimpl
+from polyboard.context import Artifact
+from polyboard import spawn
+
+DEBIAN_CARGO = "/usr/bin/cargo"
+DEBIAN_RUSTC = "/usr/bin/rustc"
+CRATE_FILES = ("*.rs", "Cargo.toml", "Cargo.lock", "build.rs", "*.h", "*.x", "*.ld")
+
+
+@hookimpl
+def polyboard_register(registry):
+    registry.add_component_kind("rust_staticlib", declare_staticlib, help="a Rust staticlib for C/cgo")
+    registry.add_component_kind("rust_program", declare_program, help="a Rust bin crate that is the firmware")
+    registry.add_option("cargo", "the cargo to use (default: /usr/bin/cargo when the board needs build-std, else cargo)")
+    registry.add_option("rustc", "the rustc cargo uses (default: /usr/bin/rustc when the board needs build-std, else rustc)")
+    registry.add_option("features", "comma-separated cargo features for every Rust component")
+
+
+def _tools(build) -> tuple[str, str]:
+    board = build.board
+    default_cargo, default_rustc = "cargo", "rustc"
+    if board.rust.build_std and os.path.exists(DEBIAN_CARGO):
+        default_cargo, default_rustc = DEBIAN_CARGO, DEBIAN_RUSTC
+    cargo = build.options.get("cargo") or default_cargo
+    rustc = build.options.get("rustc") or default_rustc
+    hint = ("rustc-web cargo-web rust-web-src",)
+    cargo_path = build.require_tool(cargo, hint, f"to build Rust for {board.rust.target}")
+    rustc_path = build.require_tool(rustc, hint, f"to build Rust for {board.rust.target}")
+    if board.rust.build_std:
+        sysroot_src = Path(rustc_path).resolve().parent.parent / "lib" / "rustlib" / "src" / "rust" / "library"
+        if not sysroot_src.is_dir():
+            raise PolyboardError(
+                f"{rustc_path} has no rust-src (needed for -Zbuild-std on {board.rust.target}); "
+                f"install it with: apt-get install rust-web-src, or pass rustc=/usr/bin/rustc cargo=/usr/bin/cargo",
+                where=f"board {board.id} ({board.path})", key="rust.build_std")
+    return cargo_path, rustc_path
+
+
+def crate_sources(crate_dir: Path) -> list[Path]:
+    files = []
+    for root, dirs, names in os.walk(crate_dir):
+        dirs[:] = sorted(d for d in dirs if d not in ("target", ".git") and not d.startswith("."))
+        for name in sorted(names):
+            path = Path(root) / name
+            if any(path.match(pattern) for pattern in CRATE_FILES):
+                files.append(path)
+    return files
+
+
+def parse_depinfo(text: str) -> list[str]:
+    """The prerequisites of a Makefile-style dep-info file (cargo escapes spaces with ``\\ ``)."""
+    deps: list[str] = []
+    for line in text.splitlines():
+        if ":" not in line or line.startswith("#"):
+            continue
+        _, _, rest = line.partition(": ")
+        token = ""
+        i = 0
+        while i < len(rest):
+            ch = rest[i]
+            if ch == "\\" and i + 1 < len(rest) and rest[i + 1] == " ":
+                token += " "
+                i += 2
+                continue
+            if ch == " ":
+                if token:
+                    deps.append(token)
+                token = ""
+            else:
+                token += ch
+            i += 1
+        if token:
+            deps.append(token)
+    return deps
+
+
+def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[str]) -> list[str]:
+    board = build.board
+    argv = [cargo, "build", "--release", "--message-format=json-render-diagnostics",
+            "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target,
+            "-j", str(build.jobs_budget)]
+    if kind == "staticlib":
+        argv.append("--lib")
+    if board.rust.build_std:
+        argv.append("-Zbuild-std=" + ",".join(board.rust.build_std))
+    if features:
+        argv += ["--features", ",".join(features)]
+    return argv
+
+
+@attrs.frozen
+class CargoJob:
+    """What one cargo action needs at build time (not part of its signature: see RUST_SIGNATURE)."""
+
+    build: object
+    crate_dir: Path
+    crate_rel: str
+    cargo: str
+    rustc: str
+    kind: str
+    features: list
+    target_dir: Path
+
+
+def _declare(build, component, kind: str) -> Artifact:
+    board = build.board
+    env = build.env
+    if board.rust is None or not board.rust.target:
+        raise Skip("the board has no [rust] target")
+    crate_rel = component.options.get("crate")
+    if not crate_rel:
+        raise PolyboardError(f"{component.kind} {component.name!r} needs crate=DIR", where="SConstruct")
+    crate_dir = build.source(crate_rel, key="SConstruct")
+    if not (crate_dir / "Cargo.toml").is_file():
+        raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    cargo, rustc = _tools(build)
+    features = sorted(set(component.options.get("features", [])) |
+                      {f for f in build.options.get("features", "").split(",") if f})
+    lib_name = component.options.get("lib_name") or component.name
+    out_name = f"lib{lib_name}.a" if kind == "staticlib" else f"{component.name}.elf"
+    target = build.path(component.name, out_name)
+    depfile = build.path(component.name, out_name + ".d")
+    target_dir = build.abspath("cargo")
+    job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
+                   kind=kind, features=features, target_dir=target_dir)
+    env_signature = repr((board.rust, features, kind, cargo, rustc))
+    sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
+    nodes = env.Command(
+        [target, depfile], sources,
+        Action(cargo_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_SIGNATURE"]),
+        RUST_SIGNATURE=env_signature, CARGO_JOB=job,
+        target_scanner=env.Scanner(function=_depinfo_scanner, name="cargo-depinfo"),
+    )
+    if kind == "program" and "generated" in build.extra:
+        env.Depends(nodes, build.extra["generated"])
+    include = crate_dir / "include"
+    artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
+                        include_dirs=[env.Dir(str(include))] if include.is_dir() else [])
+    if kind == "staticlib":
+        artifact.library = nodes[0]
+    else:
+        artifact.program = nodes[0]
+        artifact.nodes.extend(build.after_link(component.name, nodes[0]))
+    return artifact
+
+
+def cargo_action(target, source, env):
+    """Run cargo, take the artifact named by its JSON messages, keep its in-tree dep-info."""
+    job = env["CARGO_JOB"]
+    build, board, root, kind = job.build, job.build.board, job.build.root, job.kind
+    argv = _cargo_argv(build, job.crate_dir, job.cargo, kind, job.features)
+    rustflags = list(board.rust.rustflags) + [f"--remap-path-prefix={root}=."]
+    if kind == "program" and "memory_x" in build.extra:
+        rustflags += ["-C", f"link-arg=-L{Path(build.extra['memory_x'].abspath).parent}"]
+    child_env = dict(env["ENV"])
+    child_env.update({
+        "RUSTC": job.rustc, "CARGO_TARGET_DIR": str(job.target_dir),
+        "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(rustflags),
+        "CARGO_TERM_COLOR": "never", "CARGO_INCREMENTAL": "0",
+    })
+    if board.rust.build_std:
+        child_env["RUSTC_BOOTSTRAP"] = "1"
+    result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)
+    artifact = None
+    for line in result.stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if message.get("reason") == "compiler-artifact" and \
+                message.get("manifest_path") == str(job.crate_dir / "Cargo.toml"):
+            for filename in message.get("filenames", []):
+                if (kind == "staticlib" and filename.endswith(".a")) or \
+                        (kind == "program" and message.get("executable") == filename):
+                    artifact = filename
+    sys.stderr.write(result.stderr if result.returncode else "")
+    if result.returncode != 0:
+        return result.returncode
+    if artifact is None:
+        sys.stderr.write(f"polyboard: cargo reported no {kind} artifact for {job.crate_rel}\n")
+        return 1
+    out = target[0].abspath
+    shutil.copyfile(artifact, out + ".tmp")
+    deps_text = ""
+    cargo_d = os.path.splitext(artifact)[0] + ".d"
+    if os.path.exists(cargo_d):
+        with open(cargo_d, encoding="utf-8") as handle:
+            in_tree = [d for d in parse_depinfo(handle.read()) if Path(d).is_relative_to(root)]
+        deps_text = "".join(os.path.relpath(d, root) + "\n" for d in sorted(set(in_tree)))
+    with open(target[1].abspath + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(deps_text)
+    spawn.commit(out + ".tmp", out)
+    spawn.commit(target[1].abspath + ".tmp", target[1].abspath)
+    return 0
+
+
+def _depinfo_scanner(node, env, path):
+    """Files cargo said the artifact depends on, as recorded by the previous build."""
+    depfile = node.abspath + ".d"
+    if not os.path.exists(depfile):
+        return []
+    top = env.Dir("#").abspath
+    explicit = {source.abspath for source in node.sources}
+    with open(depfile, encoding="utf-8") as handle:
+        paths = [os.path.join(top, line.strip()) for line in handle if line.strip()]
+    # Only what the explicit sources miss, so the dependency list is the same before and after
+    # the first build (a changed list alone would make SCons rebuild).
+    return [env.File(p) for p in paths if p not in explicit and os.path.exists(p)]
+
+
+def declare_staticlib(build, component):
+    return _declare(build, component, "staticlib")
+
+
+def declare_program(build, component):
+    return _declare(build, component, "program")

@@ -1,0 +1,67 @@
+"""Firmware image plugin: the ``c_firmware`` component kind and the images made from an ELF.
+
+``c_firmware(name, sources=[...], libs=[components], include=[dirs], test=False)`` compiles C
+sources with the board's flags, links them with the listed libraries using the board's linker
+script, and writes ``<name>.elf`` and ``<name>.map``; :func:`polyboard_after_link` adds ``.bin``
+and ``.hex``. Only bare-metal boards build it: a Linux board skips it with a reason.
+"""
+
+from __future__ import annotations
+
+from polyboard import PolyboardError, Skip, hookimpl, spawn
+from polyboard.context import Artifact
+
+
+@hookimpl
+def polyboard_register(registry):
+    registry.add_component_kind("c_firmware", declare_c_firmware, help="C (and linked libraries) firmware image")
+
+
+def compile_objects(build, env, component: str, sources: list[str]) -> list:
+    """Objects for in-tree C sources, under ``obj/<component>/`` (each component has its own flags)."""
+    objects = []
+    for source in sources:
+        build.source(source, key="SConstruct")
+        objects += env.Object(target=build.path("obj", component, source + ".o"), source="#" + source)
+    return objects
+
+
+def declare_c_firmware(build, component):
+    board = build.board
+    if not board.bare_metal:
+        raise Skip(f"it is bare-metal firmware and {board.id} runs {board.os}")
+    options = component.options
+    sources = list(options.get("sources", []))
+    if not sources:
+        raise PolyboardError(f"c_firmware {component.name!r} needs sources=[...]", where="SConstruct")
+    env = build.env.Clone()
+    libs = [build.dependency(lib, f"c_firmware {component.name!r}") for lib in options.get("libs", [])]
+    env.AppendUnique(CPPPATH=[d for lib in libs for d in lib.include_dirs] + ["#" + d for d in options.get("include", [])])
+    objects = compile_objects(build, env, component.name, sources)
+    script = build.extra.get("linker_script")
+    elf = build.path(f"{component.name}.elf")
+    map_file = build.path(f"{component.name}.map")
+    env["LINKSCRIPT"] = script
+    link = env.Command(
+        [elf, map_file], objects + [lib.library for lib in libs],
+        spawn.committed("$LINK -o ${TARGETS[0]}.tmp $LINKFLAGS -T $LINKSCRIPT -Wl,-Map=${TARGETS[1]}.tmp "
+                        "-Wl,--noinhibit-exec $SOURCES $_LIBFLAGS", "$LINKCOMSTR"),
+    )
+    env.Depends(link, script)
+    nodes = list(link) + build.after_link(component.name, link[0])
+    return Artifact(component=component.name, kind=component.kind, nodes=nodes, program=link[0],
+                    test=bool(options.get("test", False)))
+
+
+@hookimpl
+def polyboard_after_link(build, component, elf):
+    if not build.board.bare_metal:
+        return []
+    env = build.env
+    base = build.path(component)
+    images = []
+    for suffix, fmt in ((".bin", "binary"), (".hex", "ihex")):
+        images += env.Command(
+            base + suffix, elf,
+            spawn.committed(f"$OBJCOPY -O {fmt} $SOURCE ${{TARGET}}.tmp", f"OBJCOPY [{build.board.id}] $TARGET"))
+    return images

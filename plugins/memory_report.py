@@ -1,0 +1,108 @@
+"""Memory report plugin: per-region usage read from the ELF with pyelftools, after every link.
+
+Each linked firmware gets ``<name>.memory.txt`` (the table; the seed of the artifact manifest).
+Building it prints the table; a region over 100 % fails the build with the table and names the
+region, so an overflowing image is never reported as built. Also prints the run/test summary.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from SCons.Action import Action
+
+from polyboard import hookimpl
+
+
+def region_usage(elf_path: str, regions) -> dict[str, int]:
+    """Bytes used per region: each allocated section at its run address, plus the load image of
+    initialised data stored in another region (e.g. ``.data`` copied from FLASH to RAM)."""
+    used = {r.name: 0 for r in regions}
+
+    def region_of(address: int):
+        for region in regions:
+            if region.origin <= address < region.end:
+                return region.name
+        return None
+
+    with open(elf_path, "rb") as handle:
+        elf = ELFFile(handle)
+        segments = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+        for section in elf.iter_sections():
+            if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC or section["sh_size"] == 0:
+                continue
+            address, size = section["sh_addr"], section["sh_size"]
+            vma_region = region_of(address)
+            if vma_region:
+                used[vma_region] += size
+            if section["sh_type"] == "SHT_NOBITS":
+                continue
+            for segment in segments:
+                if segment["p_vaddr"] <= address < segment["p_vaddr"] + max(segment["p_memsz"], 1):
+                    load = address - segment["p_vaddr"] + segment["p_paddr"]
+                    load_region = region_of(load)
+                    if load_region and load_region != vma_region:
+                        used[load_region] += size
+                    break
+    return used
+
+
+def format_table(board, used: dict[str, int]) -> str:
+    rows = [("Region", "Used", "Size", "Use%")]
+    for region in board.memory.regions:
+        percent = 100.0 * used[region.name] / region.length
+        rows.append((region.name, f"{used[region.name]} B", f"{region.length} B", f"{percent:.2f}%"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+    return "\n".join(lines) + "\n"
+
+
+def memory_report_action(target, source, env):
+    board = env["POLYBOARD_BOARD"]
+    used = region_usage(source[0].abspath, board.memory.regions)
+    table = format_table(board, used)
+    print(f"Memory usage of {source[0]} ({board.id}):\n{table}", end="", flush=True)
+    over = [r for r in board.memory.regions if used[r.name] > r.length]
+    if over:
+        detail = ", ".join(f"{r.name} by {used[r.name] - r.length} bytes" for r in over)
+        sys.stderr.write(f"polyboard: {source[0]} does not fit board {board.id}: region {detail} "
+                         f"(sizes in {board.path}, memory.regions)\n")
+        return 1
+    tmp = target[0].abspath + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(table)
+    os.replace(tmp, target[0].abspath)
+    return 0
+
+
+@hookimpl
+def polyboard_after_link(build, component, elf):
+    board = build.board
+    if board.memory is None:
+        return []
+    env = build.env
+
+    return env.Command(build.path(f"{component}.memory.txt"), elf,
+                       Action(memory_report_action, None, varlist=["MEMORY_REGIONS"]),
+                       MEMORY_REGIONS=repr(board.memory.regions), POLYBOARD_BOARD=board)
+
+
+@hookimpl
+def polyboard_summary(results):
+    rows = [("Board", "Component", "Verb", "Result", "Time")]
+    for result in results:
+        outcome = "pass" if result.passed else f"FAIL ({result.note or f'exit {result.status}'})"
+        rows.append((result.board, result.component, result.verb, outcome, f"{result.seconds:.1f} s"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    print("\npolyboard summary:")
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    failed = sum(1 for r in results if not r.passed)
+    print(f"  {len(results) - failed} passed, {failed} failed")
+    sys.stdout.flush()

@@ -1,0 +1,373 @@
+"""Board definition files: TOML loading, inheritance, merging, structuring and semantic checks.
+
+Merge rules (documented in docs/boards.md; tested in tests/test_board_files.py):
+
+* a board file may name one parent with ``inherits = "id"`` (a list gives several parents,
+  applied left to right, each later one winning);
+* scalars and arrays in the child replace the parent's value;
+* tables merge key by key, recursively;
+* an explicit empty value (``""``, ``[]``, ``{}``) clears the inherited value;
+* ``abstract = true`` marks a base that cannot be built; it is never inherited;
+* a cycle in ``inherits`` is an error naming the chain.
+
+Every error names the file and the dotted key path, and for closed choices the valid values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+import typing
+from pathlib import Path
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+
+from .board import Board, Cpu, CToolchain, Emulator, Flash, Go, Memory, MemoryRegion, Rust, Sections
+from .errors import PolyboardError
+
+GOARCH_KNOWN = (
+    "386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle",
+    "ppc64", "ppc64le", "riscv64", "s390x", "wasm",
+)
+GOOS_KNOWN = ("linux", "android", "freebsd", "netbsd", "openbsd", "darwin", "windows", "js", "wasip1")
+RESERVED_KEYS = ("inherits", "abstract")
+
+
+# -- the on-disk schema (what a file may say), separate from the merged Board ---------------------
+
+@attrs.frozen
+class _RegionSpec:
+    origin: int
+    length: int
+    attributes: str = "rwx"
+
+
+@attrs.frozen
+class _MemorySpec:
+    regions: dict[str, _RegionSpec]
+    sections: Sections
+    heap_size: int = 0x2000
+    stack_size: int = 0x1000
+    linker_script: str = ""
+
+
+@attrs.frozen
+class _BoardSpec:
+    description: str
+    os: typing.Literal["none", "linux"]
+    cpu: Cpu
+    c: CToolchain
+    rust: Rust | None = None
+    go: Go | None = None
+    memory: _MemorySpec | None = None
+    emulator: Emulator | None = None
+    flash: Flash | None = None
+    defines: tuple[str, ...] = ()
+
+
+class _ChoiceError(ValueError):
+    pass
+
+
+def _type_name(value) -> str:
+    return {bool: "boolean", int: "integer", str: "string", float: "float", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _make_converter() -> cattrs.Converter:
+    """A private converter that refuses what the default one would silently coerce."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+
+    def strict_str(value, _):
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {_type_name(value)} {value!r}")
+        return value
+
+    def strict_int(value, _):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected an integer (bytes; hex allowed), got {_type_name(value)} {value!r}")
+        return value
+
+    def str_tuple(value, _):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"expected an array of strings, got {value!r}")
+        return tuple(value)
+
+    def literal(value, cls):
+        choices = typing.get_args(cls)
+        if value not in choices:
+            close = ", ".join(repr(c) for c in choices)
+            raise _ChoiceError(f"{value!r} is not valid; choose one of {close}")
+        return value
+
+    conv.register_structure_hook(str, strict_str)
+    conv.register_structure_hook(int, strict_int)
+    conv.register_structure_hook_func(lambda t: t == tuple[str, ...], str_tuple)
+    conv.register_structure_hook_func(lambda t: typing.get_origin(t) is typing.Literal, literal)
+
+    def table(cls):
+        inner = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+
+        def hook(value, _):
+            if not isinstance(value, dict):
+                raise TypeError(f"expected a table, got {_type_name(value)} {value!r}")
+            return inner(value, cls)
+        return hook
+
+    conv.register_structure_hook_factory(attrs.has, table)
+    return conv
+
+
+_CONVERTER = _make_converter()
+
+
+def _first_error(exc: BaseException, path: str = "") -> tuple[str, str]:
+    """Walk a cattrs exception group to the first leaf: (dotted key path, message)."""
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        keys = ", ".join(sorted(exc.extra_fields))
+        allowed = ", ".join(f.name for f in attrs.fields(exc.cl))
+        return path, f"unknown key {keys!r}; valid keys are: {allowed}"
+    if isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError, ExceptionGroup)):
+        notes_by_exc = []
+        if isinstance(exc, cattrs.ClassValidationError):
+            with_notes, without = exc.group_exceptions()
+            notes_by_exc = [(e, n.name) for e, n in with_notes] + [(e, None) for e in without]
+        elif isinstance(exc, cattrs.IterableValidationError):
+            with_notes, without = exc.group_exceptions()
+            notes_by_exc = [(e, str(n.index)) for e, n in with_notes] + [(e, None) for e in without]
+        else:
+            notes_by_exc = [(e, None) for e in exc.exceptions]
+        for sub, name in notes_by_exc:
+            sub_path = f"{path}.{name}" if name and path else (name or path)
+            return _first_error(sub, sub_path)
+    if isinstance(exc, KeyError):
+        missing = exc.args[0] if exc.args else "?"
+        return path, f"required key {missing!r} is missing"
+    return path, str(exc)
+
+
+# -- loading and merging --------------------------------------------------------------------------
+
+def _is_empty(value) -> bool:
+    return value == "" or value == [] or value == {}
+
+
+def merge(parent: dict, child: dict) -> dict:
+    """Apply the merge rules: tables merge, other values replace, an empty value clears."""
+    result = dict(parent)
+    for key, value in child.items():
+        if _is_empty(value):
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+@attrs.frozen
+class BoardFile:
+    id: str
+    path: Path
+    raw: dict
+
+    @property
+    def abstract(self) -> bool:
+        return self.raw.get("abstract") is True
+
+    @property
+    def parents(self) -> list[str]:
+        parents = self.raw.get("inherits", [])
+        return [parents] if isinstance(parents, str) else list(parents)
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return os.path.relpath(path, root)
+        except ValueError:
+            pass
+    return str(path)
+
+
+class BoardCatalog:
+    """Every board file found in the search path, loaded lazily and validated on demand.
+
+    The search path is the tree's ``boards/`` folder first, then folders that plugins (board
+    packs) contribute; the first file for an id wins, so a tree can override a pack's board.
+    """
+
+    def __init__(self, directories: list[Path], *, root: Path | None = None):
+        self.root = root
+        self.files: dict[str, BoardFile] = {}
+        for directory in directories:
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.glob("*.toml")):
+                board_id = path.stem
+                if board_id not in self.files:
+                    self.files[board_id] = BoardFile(board_id, path, self._read(path))
+        self._cache: dict[str, Board] = {}
+
+    def _read(self, path: Path) -> dict:
+        shown = _display(path, self.root)
+        try:
+            with path.open("rb") as handle:
+                raw = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolyboardError(f"malformed TOML: {exc}", where=shown) from None
+        except OSError as exc:
+            raise PolyboardError(f"cannot read board file: {exc.strerror}", where=shown) from None
+        inherits = raw.get("inherits", [])
+        if not (isinstance(inherits, str) or (isinstance(inherits, list) and all(isinstance(i, str) for i in inherits))):
+            raise PolyboardError("expected a board id or an array of board ids", where=shown, key="inherits")
+        if "abstract" in raw and not isinstance(raw["abstract"], bool):
+            raise PolyboardError(f"expected true or false, got {raw['abstract']!r}", where=shown, key="abstract")
+        return raw
+
+    def shown(self, board_id: str) -> str:
+        return _display(self.files[board_id].path, self.root)
+
+    @property
+    def concrete_ids(self) -> list[str]:
+        return sorted(i for i, f in self.files.items() if not f.abstract)
+
+    def unknown_board_error(self, board_id: str, *, key: str = "board") -> PolyboardError:
+        choices = self.concrete_ids
+        close = difflib.get_close_matches(board_id, choices, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        return PolyboardError(
+            f"unknown board {board_id!r}; {hint}valid boards: {', '.join(choices) or '(none)'}",
+            where=f"{key}={board_id}" if key == "board" else None,
+        )
+
+    def chain(self, board_id: str, _seen: tuple[str, ...] = ()) -> list[BoardFile]:
+        """The files a board is made of, root ancestor first, detecting cycles and missing parents."""
+        if board_id in _seen:
+            cycle = " -> ".join(_seen[_seen.index(board_id):] + (board_id,))
+            raise PolyboardError(f"inheritance cycle: {cycle}", where=self.shown(_seen[-1]), key="inherits")
+        board_file = self.files[board_id]
+        result: list[BoardFile] = []
+        for parent in board_file.parents:
+            if parent not in self.files:
+                close = difflib.get_close_matches(parent, list(self.files), n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise PolyboardError(
+                    f"parent board {parent!r} does not exist{hint} (board files: {', '.join(sorted(self.files))})",
+                    where=self.shown(board_id), key="inherits")
+            for ancestor in self.chain(parent, _seen + (board_id,)):
+                if ancestor not in result:
+                    result.append(ancestor)
+        result.append(board_file)
+        return result
+
+    def load(self, board_id: str) -> Board:
+        if board_id in self._cache:
+            return self._cache[board_id]
+        if board_id not in self.files:
+            raise self.unknown_board_error(board_id)
+        board_file = self.files[board_id]
+        shown = self.shown(board_id)
+        if board_file.abstract:
+            raise PolyboardError(
+                f"board {board_id!r} is abstract (a base for other boards) and cannot be built; "
+                f"valid boards: {', '.join(self.concrete_ids)}", where=shown, key="abstract")
+        merged: dict = {}
+        origin: dict[str, str] = {}  # top-level key -> file that last set it, for error messages
+        for part in self.chain(board_id):
+            body = {k: v for k, v in part.raw.items() if k not in RESERVED_KEYS}
+            merged = merge(merged, body)
+            for key in body:
+                origin[key] = self.shown(part.id)
+        try:
+            spec = _CONVERTER.structure(merged, _BoardSpec)
+        except Exception as exc:  # cattrs raises exception groups; keep the first leaf
+            key, message = _first_error(exc)
+            top = key.split(".")[0] if key else ""
+            raise PolyboardError(message, where=origin.get(top, shown), key=key or None) from None
+        board = _to_board(board_id, shown, spec, merged, [self.shown(p.id) for p in self.chain(board_id)])
+        _check(board, origin)
+        self._cache[board_id] = board
+        return board
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in sorted(value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _to_board(board_id: str, shown: str, spec: _BoardSpec, merged: dict, sources: list[str]) -> Board:
+    memory = None
+    if spec.memory is not None:
+        regions = tuple(MemoryRegion(name, r.origin, r.length, r.attributes) for name, r in spec.memory.regions.items())
+        memory = Memory(regions, spec.memory.sections, spec.memory.heap_size, spec.memory.stack_size,
+                        spec.memory.linker_script)
+    return Board(
+        id=board_id, path=shown, description=spec.description, os=spec.os, cpu=spec.cpu, c=spec.c,
+        rust=spec.rust, go=spec.go, memory=memory, emulator=spec.emulator, flash=spec.flash,
+        defines=spec.defines, sources=tuple(reversed(sources)), data=_freeze(merged),
+    )
+
+
+def _check(board: Board, origin: dict[str, str]) -> None:
+    """Semantic rules that a schema cannot express; each error names the file and the key."""
+
+    def fail(key: str, message: str) -> None:
+        raise PolyboardError(message, where=origin.get(key.split(".")[0], board.path), key=key)
+
+    if board.bare_metal and board.memory is None:
+        fail("memory", "a bare-metal board (os = \"none\") needs a [memory] table with regions and sections")
+    if board.memory is not None:
+        names = [r.name for r in board.memory.regions]
+        if not names:
+            fail("memory.regions", "at least one memory region is required")
+        for region in board.memory.regions:
+            if region.length <= 0:
+                fail(f"memory.regions.{region.name}.length", f"region size must be positive, got {region.length}")
+            if region.origin < 0:
+                fail(f"memory.regions.{region.name}.origin", f"origin must not be negative, got {region.origin}")
+            if not region.name.isidentifier():
+                fail(f"memory.regions.{region.name}", "region names must be identifiers (letters, digits, _)")
+            if set(region.attributes) - set("rwxail!"):
+                fail(f"memory.regions.{region.name}.attributes",
+                     f"{region.attributes!r} is not a GNU ld attribute string (letters from r, w, x, a, i, l, !)")
+        ordered = sorted(board.memory.regions, key=lambda r: r.origin)
+        for low, high in zip(ordered, ordered[1:]):
+            if high.origin < low.end:
+                fail(f"memory.regions.{high.name}",
+                     f"region {high.name} [{high.origin:#x}, {high.end:#x}) overlaps region {low.name} "
+                     f"[{low.origin:#x}, {low.end:#x})")
+        for kind, region_name in attrs.asdict(board.memory.sections).items():
+            if region_name and region_name not in names:
+                fail(f"memory.sections.{kind}",
+                     f"region {region_name!r} does not exist; valid regions: {', '.join(names)}")
+        for key in ("heap_size", "stack_size"):
+            if getattr(board.memory, key) < 0:
+                fail(f"memory.{key}", "must not be negative")
+        script = board.memory.linker_script
+        if script and (os.path.isabs(script) or ".." in Path(script).parts):
+            fail("memory.linker_script", f"{script!r} must be a relative path inside the tree")
+    if board.go is not None:
+        if board.go.goarch not in GOARCH_KNOWN:
+            close = difflib.get_close_matches(board.go.goarch, GOARCH_KNOWN, n=3)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            fail("go.goarch", f"{board.go.goarch!r} is not a GOARCH Go knows; {hint}valid: {', '.join(GOARCH_KNOWN)}")
+        if board.go.goos not in GOOS_KNOWN:
+            fail("go.goos", f"{board.go.goos!r} is not a GOOS this framework supports; valid: {', '.join(GOOS_KNOWN)}")
+        if board.go.goarch == "arm" and board.go.goarm not in ("5", "6", "7"):
+            fail("go.goarm", f"GOARCH=arm needs goarm \"5\", \"6\" or \"7\", got {board.go.goarm!r}")
+    if board.cpu.arch == "arm" and board.rust is not None:
+        hf = board.rust.target.endswith("hf")
+        if hf != (board.cpu.float_abi == "hard"):
+            fail("rust.target", f"Rust target {board.rust.target!r} does not match cpu.float_abi = "
+                 f"{board.cpu.float_abi!r} (hard float needs a '...hf' target, soft/softfp a non-hf one)")
+    if board.cpu.arch == "arm" and board.cpu.float_abi != "soft" and not board.cpu.fpu:
+        fail("cpu.fpu", f"float_abi {board.cpu.float_abi!r} needs an FPU name (e.g. \"fpv4-sp-d16\")")
+    if board.emulator is not None and board.os == "linux" and not board.emulator.sysroot:
+        fail("emulator.sysroot", "a Linux user-mode emulator needs the target's sysroot (e.g. /usr/aarch64-linux-gnu)")

@@ -1,0 +1,100 @@
+"""Per-board build context handed to plugins, and the artifacts components produce.
+
+A :class:`BoardBuild` owns one board's SCons environment and variant directory
+(``build/<board>/``). Plugins declare nodes through it; they never reach other boards' state.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .board import Board
+from .errors import PolyboardError, ToolMissingError
+
+
+class Skip(Exception):
+    """Raised by a component kind when a board cannot build that component (with the reason)."""
+
+
+@attrs.define
+class Artifact:
+    """What a component produced on one board.
+
+    ``program`` is what ``run``/``test`` executes (an ELF or a Linux executable); ``library``
+    and ``include_dirs`` are what dependants link and compile against.
+    """
+
+    component: str
+    kind: str
+    nodes: list = attrs.field(factory=list)
+    program: Any = None
+    test: bool = False
+    library: Any = None
+    include_dirs: list = attrs.field(factory=list)
+    runner: str = "emulator"  # "emulator": through the board's emulator; "host": run directly
+
+
+@attrs.frozen
+class Component:
+    """A component as the SConstruct declared it: a kind, a name and the kind's options."""
+
+    kind: str
+    name: str
+    options: dict = attrs.field(factory=dict, hash=False)
+
+
+@attrs.define
+class BoardBuild:
+    board: Board
+    env: Any
+    root: Path
+    options: dict
+    jobs_budget: int = 1
+    hooks: Any = None
+    artifacts: dict = attrs.field(factory=dict)
+    skipped: dict = attrs.field(factory=dict)
+    extra: dict = attrs.field(factory=dict)  # per-board values plugins share (e.g. linker script)
+
+    @property
+    def variant(self) -> str:
+        """The variant directory as an SCons top-relative path (``#build/<board>``)."""
+        return f"#build/{self.board.id}"
+
+    def path(self, *parts: str) -> str:
+        return "/".join((self.variant,) + parts)
+
+    def abspath(self, *parts: str) -> Path:
+        return self.root / "build" / self.board.id / Path(*parts)
+
+    def source(self, relative: str, *, key: str = "") -> Path:
+        """Resolve a path from the SConstruct or a board file, refusing anything outside the tree."""
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise PolyboardError(f"path {relative!r} leaves the source tree", where=key or self.board.path)
+        return path
+
+    def require_tool(self, program: str, packages: tuple[str, ...] | list[str], why: str) -> str:
+        """Find *program* on the environment's PATH or fail with how to install it (no child process)."""
+        found = shutil.which(program, path=self.env["ENV"].get("PATH"))
+        if found is None:
+            how = f"install it with: apt-get install {' '.join(packages)}" if packages else "install it and put it on PATH"
+            raise ToolMissingError(f"{program} not found on PATH (needed {why}); {how}",
+                                   where=f"board {self.board.id} ({self.board.path})")
+        return found
+
+    def after_link(self, component: str, elf) -> list:
+        """Ask every plugin what follows a linked program (images, size reports)."""
+        return self.hooks.after_link(self, component, elf) if self.hooks is not None else []
+
+    def dependency(self, component, why: str) -> Artifact:
+        """The artifact of a component declared earlier for this board, or Skip if it was skipped."""
+        name = component if isinstance(component, str) else component.name
+        if name in self.skipped:
+            raise Skip(f"it needs {name!r}, which is skipped on this board")
+        if name not in self.artifacts:
+            raise PolyboardError(f"{why} needs component {name!r}, which is not declared before it")
+        return self.artifacts[name]

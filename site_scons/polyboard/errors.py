@@ -1,0 +1,46 @@
+"""The project's error type and the one place that turns it into a user message.
+
+Library code raises :class:`PolyboardError` (never prints, never exits). The SConstruct entry
+point (:func:`polyboard.project.start`) and the action wrappers convert it into a single line
+``scons: *** <message>`` and exit status 2, without a traceback, before anything is built.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_USER_ERROR = 2
+
+
+class PolyboardError(Exception):
+    """A user-facing error: bad board data, bad argument, missing tool, broken plugin.
+
+    ``where`` names the file (and ``key`` the dotted key path inside it) so the single line the
+    user sees says exactly what to edit.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, key: str | None = None):
+        self.message = message
+        self.where = where
+        self.key = key
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        prefix = ""
+        if self.where:
+            prefix = f"{self.where}: "
+        if self.key:
+            prefix += f"{self.key}: "
+        return prefix + self.message
+
+
+class ToolMissingError(PolyboardError):
+    """A required program is not on PATH; the message says how to install it."""
+
+
+def exit_with(error: PolyboardError) -> "NoReturn":  # noqa: F821 - typing only
+    """Print *error* as one line and exit with status 2, as SCons does for its own user errors."""
+    text = " ".join(str(error).split("\n"))
+    sys.stderr.write(f"scons: *** {text}\n")
+    sys.stderr.flush()
+    raise SystemExit(EXIT_USER_ERROR)

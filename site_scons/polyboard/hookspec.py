@@ -1,0 +1,80 @@
+"""Every polyboard hook specification, in one module (as pytest does in ``_pytest/hookspec.py``).
+
+Hooks are called with keyword arguments; an implementation may accept fewer arguments than the
+specification lists, so a specification can grow without breaking existing plugins.
+Core code never calls ``pm.hook.*`` directly: :class:`polyboard.plugins.Hooks` is the facade.
+
+Plugins are modules (or objects) registered from the ``polyboard`` entry-point group or from the
+firmware tree's ``plugins/`` folder, and decorate their functions with :data:`hookimpl`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .board import Board
+    from .context import BoardBuild
+    from .registry import Registry
+
+PROJECT = "polyboard"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def polyboard_register(registry: "Registry") -> None:
+    """Add component kinds, command-line options and board search folders.
+
+    Called once per run, before any board is loaded. Plugins call methods of the registry
+    (``registry.add_component_kind(...)``, ``registry.add_option(...)``,
+    ``registry.add_board_dir(...)``) instead of returning loose values.
+
+    :param registry: the run's registry.
+    """
+
+
+@hookspec
+def polyboard_configure_board(build: "BoardBuild") -> None:
+    """Prepare a board's SCons environment before any of its components is declared.
+
+    Toolchain plugins set compilers and flags from the board data here; the linker plugin
+    declares the generated linker script, ``memory.x`` and C memory-map header. Called once per
+    selected board, in plugin registration order.
+
+    :param build: the board's build context (board data, environment, variant directory).
+    """
+
+
+@hookspec
+def polyboard_after_link(build: "BoardBuild", component: str, elf: Any) -> list:
+    """Declare what follows a linked program: images, listings, size reports.
+
+    :param build: the board's build context.
+    :param component: the component's name.
+    :param elf: the SCons node of the linked ELF file.
+    :return: a list of extra nodes built alongside the ELF (all results are concatenated).
+    """
+
+
+@hookspec(firstresult=True)
+def polyboard_run_command(board: "Board", program: str, args: list[str]) -> list[str] | None:
+    """Return the argument list that runs *program* for *board* (e.g. under QEMU).
+
+    ``firstresult``: the first plugin that knows how to run programs for this board answers;
+    the others return ``None``.
+
+    :param board: the board.
+    :param program: absolute path of the program or firmware image.
+    :param args: arguments for the program itself.
+    """
+
+
+@hookspec
+def polyboard_summary(results: list) -> None:
+    """Report the results of ``run``/``test`` verbs after the build (e.g. a summary table).
+
+    :param results: :class:`polyboard.verbs.RunResult` objects, one per board and component.
+    """

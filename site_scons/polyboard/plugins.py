@@ -1,0 +1,154 @@
+"""The plugin host: one pluggy PluginManager per run, and the facade core code calls hooks through.
+
+Plugins come from exactly two places: the ``polyboard`` entry-point group (built-in plugins are
+registered there too, in pyproject.toml) and the firmware tree's own ``plugins/`` folder. Nothing
+else is imported. A plugin that fails to import, fails validation or raises inside a hook is
+reported as one :class:`PolyboardError` naming the plugin.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from . import hookspec
+from .errors import PolyboardError
+
+ENTRY_POINT_GROUP = "polyboard"
+
+
+def _plugin_error(name: str, exc: BaseException, doing: str) -> PolyboardError:
+    if isinstance(exc, PolyboardError):
+        return exc
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return PolyboardError(f"{doing} raised {type(exc).__name__}: {exc}{where}", where=f"plugin {name}")
+
+
+def new_manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(hookspec.PROJECT)
+    manager.add_hookspecs(hookspec)
+    return manager
+
+
+def _load_folder_module(path: Path) -> Any:
+    module_name = f"polyboard_local_plugins.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
+                 entry_points: list | None = None) -> None:
+    """Register entry-point plugins, then the tree's ``plugins/*.py`` (skipping files already
+    registered through an entry point, as happens for this repository's own built-ins)."""
+    registered_files: set[Path] = set()
+    if entry_points is None:
+        entry_points = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    for ep in sorted(entry_points, key=lambda e: e.name):
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # any import failure is the plugin's fault, reported as such
+            raise _plugin_error(ep.name, exc, f"loading entry point {ep.value!r}") from None
+        _register(manager, plugin, ep.name)
+        module_file = getattr(plugin, "__file__", None)
+        if module_file:
+            registered_files.add(Path(module_file).resolve())
+    if plugin_dir is not None and plugin_dir.is_dir():
+        for path in sorted(plugin_dir.glob("*.py")):
+            if path.name.startswith("_") or path.resolve() in registered_files:
+                continue
+            try:
+                module = _load_folder_module(path)
+            except Exception as exc:
+                raise _plugin_error(path.name, exc, "importing") from None
+            _register(manager, module, f"{plugin_dir.name}/{path.name}")
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PolyboardError(f"implements an unknown hook: {exc}", where=f"plugin {exc.plugin_name}") from None
+
+
+def _register(manager: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    if manager.is_registered(plugin) or manager.get_plugin(name) is not None:
+        return
+    try:
+        manager.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PolyboardError(f"failed validation: {exc}", where=f"plugin {name}") from None
+
+
+class Hooks:
+    """Typed facade over the hooks; every call converts a plugin's exception into a user error."""
+
+    def __init__(self, manager: pluggy.PluginManager):
+        self.manager = manager
+
+    def _call(self, hook_name: str, **kwargs: Any) -> Any:
+        hook = getattr(self.manager.hook, hook_name)
+        current = {"name": "?"}
+
+        def before(name, impls, kw):
+            pass
+
+        try:
+            return hook(**kwargs)
+        except PolyboardError:
+            raise
+        except Exception as exc:
+            culprit = self._culprit(exc, hook_name)
+            raise _plugin_error(culprit, exc, hook_name) from None
+
+    def _culprit(self, exc: BaseException, hook_name: str) -> str:
+        """Name the plugin whose code raised: the innermost traceback frame inside a plugin module."""
+        files = {}
+        for name, plugin in self.manager.list_name_plugin():
+            module_file = getattr(plugin, "__file__", None)
+            if module_file:
+                files[str(Path(module_file).resolve())] = name
+        culprit = hook_name
+        tb = exc.__traceback__
+        while tb is not None:
+            name = files.get(str(Path(tb.tb_frame.f_code.co_filename).resolve()))
+            if name:
+                culprit = name
+            tb = tb.tb_next
+        return culprit
+
+    def register(self, registry) -> None:
+        for name, plugin in self.manager.list_name_plugin():
+            impl = getattr(plugin, "polyboard_register", None)
+            if impl is None:
+                continue
+            registry.current_plugin = name
+            try:
+                impl(registry=registry)
+            except PolyboardError:
+                raise
+            except Exception as exc:
+                raise _plugin_error(name, exc, "polyboard_register") from None
+        registry.current_plugin = ""
+
+    def configure_board(self, build) -> None:
+        self._call("polyboard_configure_board", build=build)
+
+    def after_link(self, build, component: str, elf) -> list:
+        results = self._call("polyboard_after_link", build=build, component=component, elf=elf)
+        return [node for result in results for node in (result or [])]
+
+    def run_command(self, board, program: str, args: list[str]) -> list[str] | None:
+        return self._call("polyboard_run_command", board=board, program=program, args=list(args))
+
+    def summary(self, results: list) -> None:
+        self._call("polyboard_summary", results=results)

@@ -1,0 +1,219 @@
+"""The SConstruct-facing API: ``project = polyboard.start()`` and component declarations.
+
+``start()`` reads the command line (``board=``, ``boards=``, ``shard=``, plugin options), loads
+plugins and board files, and creates one SCons environment per selected board with an explicit
+tool list, so reading the SConstruct starts no child process. Bad input stops here, before any
+node exists, with one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from .board_files import BoardCatalog
+from .context import Artifact, BoardBuild, Component, Skip
+from .errors import PolyboardError, exit_with
+from .plugins import Hooks, load_plugins, new_manager
+from .registry import Registry
+from . import spawn, verbs
+
+DEFAULT_BOARD = "stm32f4"
+CORE_OPTIONS = {
+    "board": "board to build (an id, or 'all')",
+    "boards": "comma-separated board ids",
+    "shard": "K/N: build only the K-th of N stable shards of the selected boards (CI fan-out)",
+    "component": "with run: which component to run (default: the board's first runnable one)",
+    "timeout": "with run/test: seconds before the emulator is stopped (default: the board's)",
+    "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
+    "verbose": "1 to print full command lines",
+}
+VERBS = ("run", "test")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k_text, n_text = text.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise PolyboardError("expected K/N with whole numbers, e.g. shard=1/4", where=f"shard={text}") from None
+    if n < 1 or not 1 <= k <= n:
+        raise PolyboardError(f"K must be between 1 and N (N >= 1), got {k}/{n}", where=f"shard={text}")
+    return k, n
+
+
+def shard_of(board_id: str, n: int) -> int:
+    """A stable shard number in 1..n for a board id (independent of which boards are selected)."""
+    return zlib.crc32(board_id.encode()) % n + 1
+
+
+def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str) -> list[str]:
+    if "board" in arguments and "boards" in arguments:
+        raise PolyboardError("give either board= or boards=, not both", where="command line")
+    requested = arguments.get("board") or arguments.get("boards") or default
+    if requested == "all":
+        ids = catalog.concrete_ids
+    else:
+        ids = []
+        for board_id in (part.strip() for part in requested.split(",")):
+            if not board_id:
+                raise PolyboardError("empty board id in the list", where=f"boards={requested}")
+            if board_id not in catalog.files or catalog.files[board_id].abstract:
+                error = catalog.unknown_board_error(board_id, key="board")
+                if board_id in catalog.files:
+                    error = PolyboardError(
+                        f"board {board_id!r} is abstract (a base for other boards); valid boards: "
+                        f"{', '.join(catalog.concrete_ids)}", where=f"board={board_id}")
+                raise error
+            if board_id not in ids:
+                ids.append(board_id)
+    if "shard" in arguments:
+        k, n = parse_shard(arguments["shard"])
+        ids = [i for i in ids if shard_of(i, n) == k]
+    return ids
+
+
+class Project:
+    """Holds every selected board's build; component kinds are methods (``project.<kind>(...)``)."""
+
+    def __init__(self, root: Path, arguments: dict[str, str], targets: list[str], *,
+                 default_board: str = DEFAULT_BOARD, entry_points: list | None = None):
+        import SCons.Script as S  # imported here so pure-logic modules stay importable without SCons
+
+        self.root = root
+        self.arguments = dict(arguments)
+        self.verbs = [t for t in targets if t in VERBS]
+        manager = new_manager()
+        load_plugins(manager, root / "plugins", entry_points)
+        self.hooks = Hooks(manager)
+        self.registry = Registry()
+        self.hooks.register(self.registry)
+        self._check_arguments()
+        self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root)
+        self.board_ids = select_boards(self.catalog, self.arguments, default_board)
+        boards = [self.catalog.load(board_id) for board_id in self.board_ids]
+        self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
+
+        jobs = max(1, int(S.GetOption("num_jobs") or 1))
+        concurrent_boards = max(1, min(jobs, len(boards)))
+        budget = max(1, jobs // concurrent_boards)
+        S.DefaultEnvironment(tools=[])  # the default environment would probe every compiler
+        cache = self.arguments.get("cache") or os.environ.get("SCONS_CACHE_DIR")
+        if cache:
+            S.CacheDir(cache)
+        self.builds: list[BoardBuild] = []
+        for board in boards:
+            env = S.Environment(tools=[], ENV=self._child_env())
+            spawn.install(env)
+            env.Decider("content-timestamp")
+            if self.arguments.get("verbose") != "1":
+                env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
+            build = BoardBuild(board=board, env=env, root=root, options=self.options, jobs_budget=budget,
+                               hooks=self.hooks)
+            self.hooks.configure_board(build)
+            self.builds.append(build)
+        self.components: list[Component] = []
+
+    def _child_env(self) -> dict[str, str]:
+        """The environment children get: PATH and HOME only, plus what plugins add explicitly."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+        for name in ("HOME", "SOURCE_DATE_EPOCH"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def _check_arguments(self) -> None:
+        known = dict(CORE_OPTIONS)
+        known.update({name: opt.help for name, opt in self.registry.options.items()})
+        for key, value in self.arguments.items():
+            if key not in known:
+                import difflib
+                close = difflib.get_close_matches(key, list(known), n=1)
+                hint = f"did you mean {close[0]}=? " if close else ""
+                raise PolyboardError(f"unknown option {key!r}; {hint}valid options: {', '.join(sorted(known))}",
+                                     where=f"{key}={value}")
+            option = self.registry.options.get(key)
+            if option and option.choices and value not in option.choices:
+                raise PolyboardError(f"{value!r} is not valid; choose one of {', '.join(option.choices)}",
+                                     where=f"{key}={value}")
+
+    def __getattr__(self, kind: str):
+        if kind.startswith("_"):
+            raise AttributeError(kind)
+        if kind not in self.registry.kinds:
+            exit_with(PolyboardError(
+                f"unknown component kind {kind!r}; valid kinds: {', '.join(sorted(self.registry.kinds))}",
+                where="SConstruct"))
+
+        def declare(name: str, **options: Any) -> Component:
+            return self.add(kind, name, **options)
+        return declare
+
+    def add(self, kind: str, name: str, **options: Any) -> Component:
+        """Declare one component for every selected board (bad input exits 2 with one line)."""
+        try:
+            return self._add(kind, name, **options)
+        except PolyboardError as error:
+            exit_with(error)
+
+    def _add(self, kind: str, name: str, **options: Any) -> Component:
+        if any(c.name == name for c in self.components):
+            raise PolyboardError(f"component {name!r} is declared twice", where="SConstruct")
+        component = Component(kind, name, options)
+        self.components.append(component)
+        declare = self.registry.kinds[kind].declare
+        for build in self.builds:
+            try:
+                artifact = declare(build, component)
+            except Skip as skip:
+                build.skipped[name] = str(skip)
+                print(f"polyboard: {build.board.id}: skipping {kind} {name!r}: {skip}")
+                continue
+            except PolyboardError:
+                raise
+            except Exception as exc:
+                from .plugins import _plugin_error
+                raise _plugin_error(self.registry.kinds[kind].plugin, exc, f"declaring {kind} {name!r}") from None
+            build.artifacts[name] = artifact
+            build.env.Alias(build.board.id, artifact.nodes)
+        return component
+
+    def finish(self) -> None:
+        """Default targets, per-board aliases and the run/test verbs (bad input exits 2)."""
+        try:
+            self._finish()
+        except PolyboardError as error:
+            exit_with(error)
+
+    def _finish(self) -> None:
+        import SCons.Script as S
+
+        defaults = []
+        for build in self.builds:
+            nodes = [n for a in build.artifacts.values() for n in a.nodes]
+            defaults.extend(nodes)
+        S.Default(defaults or None)
+        if self.verbs:
+            verbs.declare(self, self.verbs)
+            atexit.register(verbs.report, self)
+
+
+def _quiet_printer(text: str, targets, sources, env) -> None:
+    """One line per artifact: COMSTRs are set by the tools; raw lines are shortened."""
+    print(text)
+
+
+def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None = None) -> Project:
+    """Create the project from SCons's command line; bad input exits 2 with one line."""
+    import SCons.Script as S
+
+    S.DefaultEnvironment(tools=[])  # before any global Dir()/File(): the default one probes compilers
+    here = Path(root) if root is not None else Path(S.Dir("#").abspath)
+    try:
+        return Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board)
+    except PolyboardError as error:
+        exit_with(error)
+

@@ -1,0 +1,78 @@
+"""Child processes: every command polyboard or SCons starts goes through :func:`run`.
+
+Why our own spawn:
+
+* **no shell**: SCons's default SPAWN runs ``sh -c "<command line>"``; a board value such as a
+  C flag would then reach a shell. Our ``ESCAPE`` quotes every argument with :func:`shlex.quote`
+  and our ``SPAWN`` splits the line back with :func:`shlex.split` and executes the argument list
+  directly, so ``;``, ``$(...)`` or quotes in board data stay literal arguments.
+* **atomic outputs**: commands write ``$TARGET.tmp``; :func:`committed` appends a silent
+  in-process action that renames every ``.tmp`` into place (:func:`os.replace`), so a build
+  killed at any point never leaves a truncated target that a later build considers up to date.
+* **counting**: ``POLYBOARD_SPAWN_LOG`` names a file that gets one line per child process, which
+  the tests use to prove that a null build starts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+
+
+def escape(arg: str) -> str:
+    return shlex.quote(arg)
+
+
+def _log(argv: list[str]) -> None:
+    log = os.environ.get("POLYBOARD_SPAWN_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(shlex.join(argv) + "\n")
+
+
+def run(argv: list[str], *, env: dict | None = None, cwd: str | None = None,
+        capture: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Start one child process from an argument list (never a shell)."""
+    _log(argv)
+    return subprocess.run(argv, env=env, cwd=cwd, text=True, timeout=timeout,
+                          stdout=subprocess.PIPE if capture else None,
+                          stderr=subprocess.PIPE if capture else None)
+
+
+def commit(temporary: str | Path, target: str | Path) -> None:
+    """Move a finished temporary output into place atomically."""
+    os.replace(temporary, target)
+
+
+def scons_spawn(sh, esc, cmd, args, env) -> int:
+    """SCons SPAWN: run the escaped command line as an argument list, without a shell."""
+    argv = shlex.split(" ".join(args))
+    try:
+        return run(argv, env={k: str(v) for k, v in env.items()}).returncode
+    except FileNotFoundError:
+        sys.stderr.write(f"polyboard: {argv[0]}: command not found\n")
+        return 127
+
+
+def _commit_targets(target, source, env) -> int:
+    for node in target:
+        commit(node.abspath + ".tmp", node.abspath)
+    return 0
+
+
+def committed(command: str, comstr: str | None):
+    """An action list: *command* (writing ``${TARGETS[i]}.tmp``) then the atomic rename."""
+    from SCons.Action import Action
+
+    return Action([Action(command, comstr), Action(_commit_targets, None)])
+
+
+def install(env) -> None:
+    """Make an SCons environment spawn through this module."""
+    env["SPAWN"] = scons_spawn
+    env["ESCAPE"] = escape
+    env["SHELL"] = "polyboard-no-shell"

@@ -1,0 +1,170 @@
+"""The ``run`` and ``test`` verbs: execute built programs (under the board's emulator) per board.
+
+Each (board, program) pair is one always-built SCons node, so ``-j`` runs boards in parallel.
+A failing program does not fail its SCons node (that would stop the other boards, and SCons
+does not let an SConstruct set ``keep_going``): results are collected and handed to the
+``polyboard_summary`` hook once the build ends, and then the process exits with the first
+failing program's own status.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import attrs
+
+from .errors import PolyboardError
+from . import spawn
+
+TIMEOUT_STATUS = 124
+
+
+@attrs.frozen
+class RunResult:
+    board: str
+    component: str
+    verb: str
+    status: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == 0
+
+
+_LOCK = threading.Lock()
+
+
+def _select(build, verb: str, wanted: str | None) -> list:
+    artifacts = [a for a in build.artifacts.values() if a.program is not None]
+    if wanted:
+        if wanted in build.skipped:
+            raise PolyboardError(f"board {build.board.id} cannot {verb} {wanted!r}: {build.skipped[wanted]}",
+                                 where=f"component={wanted}")
+        chosen = [a for a in artifacts if a.component == wanted]
+        if not chosen:
+            names = ", ".join(a.component for a in artifacts) or "(none)"
+            raise PolyboardError(f"board {build.board.id} has no runnable component {wanted!r}; "
+                                 f"valid components: {names}", where=f"component={wanted}")
+        return chosen
+    if verb == "run":
+        return [a for a in artifacts if not a.test][:1]
+    return [a for a in artifacts if a.test]
+
+
+def declare(project, verb_names: list[str]) -> None:
+    import SCons.Script as S
+    from SCons.Action import Action
+
+    project.results = []
+    wanted = project.arguments.get("component")
+    timeout_text = project.arguments.get("timeout")
+    timeout_override = None
+    if timeout_text is not None:
+        try:
+            timeout_override = float(timeout_text)
+            assert timeout_override > 0
+        except (ValueError, AssertionError):
+            raise PolyboardError("expected a positive number of seconds", where=f"timeout={timeout_text}") from None
+    for verb in verb_names:
+        nodes = []
+        for build in project.builds:
+            chosen = _select(build, verb, wanted)
+            if not chosen:
+                print(f"polyboard: {build.board.id}: nothing to {verb}")
+                continue
+            for artifact in chosen:
+                job = RunJob(project, build, artifact, verb, timeout_override)
+                node = build.env.Alias(f"{verb}-{build.board.id}-{artifact.component}", [artifact.program],
+                                       Action(run_action, None), POLYBOARD_RUN=job)
+                build.env.AlwaysBuild(node)
+                nodes.extend(node)
+        S.Alias(verb, nodes)
+
+
+@attrs.frozen
+class RunJob:
+    project: object
+    build: object
+    artifact: object
+    verb: str
+    timeout: float | None
+
+
+def run_action(target, source, env) -> int:
+    """Run one program for one board; record the result; never fail the SCons node (see above)."""
+    job = env["POLYBOARD_RUN"]
+    project, build, artifact, verb = job.project, job.build, job.artifact, job.verb
+    board = build.board
+    program = source[0].abspath
+    if artifact.runner == "host":
+        argv = [program]
+    else:
+        argv = project.hooks.run_command(board, program, [])
+        if argv is None:
+            raise PolyboardError(f"no plugin knows how to run programs for board {board.id} "
+                                 "(add an [emulator] table)", where=board.path, key="emulator")
+    timeout = job.timeout or (board.emulator.timeout if board.emulator else 60)
+    print(f"polyboard: {board.id}: {verb} {artifact.component}: {' '.join(argv)}", flush=True)
+    started = time.monotonic()
+    note = ""
+    try:
+        status = _stream(argv, board.id, timeout, build.env["ENV"])
+    except subprocess.TimeoutExpired:
+        status, note = TIMEOUT_STATUS, f"timed out after {timeout:g} s"
+        print(f"polyboard: {board.id}: {artifact.component} {note}: the program did not exit "
+              f"(raise emulator.timeout in {board.path} or pass timeout=SECONDS)", file=sys.stderr, flush=True)
+    except FileNotFoundError:
+        status, note = 127, f"{argv[0]} not found"
+        print(f"polyboard: {board.id}: {argv[0]} not found", file=sys.stderr, flush=True)
+    elapsed = time.monotonic() - started
+    with _LOCK:
+        project.results.append(RunResult(board.id, artifact.component, verb, status, elapsed, note))
+    if status != 0:
+        print(f"polyboard: {board.id}: {verb} {artifact.component} failed with exit status {status}",
+              file=sys.stderr, flush=True)
+    return 0
+
+
+def _stream(argv: list[str], board_id: str, timeout: float, env: dict) -> int:
+    """Run with output streamed line by line (prefixed when several boards share the terminal)."""
+    spawn._log(argv)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               env={k: str(v) for k, v in env.items()}, start_new_session=True)
+    deadline = time.monotonic() + timeout
+
+    def pump():
+        assert process.stdout is not None
+        for raw in iter(process.stdout.readline, b""):
+            sys.stdout.write(f"[{board_id}] {raw.decode(errors='replace')}")
+            sys.stdout.flush()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        status = process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait()
+        reader.join(timeout=5)
+        raise
+    reader.join(timeout=5)
+    return status
+
+
+def report(project) -> None:
+    """Print the summary; exit with the first failure's status (runs from atexit, after SCons)."""
+    results = sorted(getattr(project, "results", []), key=lambda r: (r.board, r.verb, r.component))
+    if not results:
+        return
+    project.hooks.summary(results)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(failed[0].status if 0 < failed[0].status < 256 else 1)

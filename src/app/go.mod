@@ -1,0 +1,3 @@
+module polyboard.example/app
+
+go 1.22
