@@ -17,6 +17,7 @@ so a checkout elsewhere fetches the same artifact from a shared CacheDir.
 from __future__ import annotations
 
 import json
+import zlib
 import os
 import shutil
 import sys
@@ -29,7 +30,7 @@ from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl
 from polyboard.context import Artifact
-from polyboard import spawn
+from polyboard import jobs, spawn
 
 DEBIAN_CARGO = "/usr/bin/cargo"
 DEBIAN_RUSTC = "/usr/bin/rustc"
@@ -106,8 +107,7 @@ def parse_depinfo(text: str) -> list[str]:
 def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[str]) -> list[str]:
     board = build.board
     argv = [cargo, "build", "--release", "--message-format=json-render-diagnostics",
-            "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target,
-            "-j", str(build.jobs_budget)]
+            "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target]
     if kind == "staticlib":
         argv.append("--lib")
     if board.rust.build_std:
@@ -149,7 +149,10 @@ def _declare(build, component, kind: str) -> Artifact:
     out_name = f"lib{lib_name}.a" if kind == "staticlib" else f"{component.name}.elf"
     target = build.path(component.name, out_name)
     depfile = build.path(component.name, out_name + ".d")
-    target_dir = build.abspath("cargo")
+    # Boards with the same Rust configuration share one cargo target folder: cargo's own
+    # fingerprints keep it correct, and 50 boards of one triple build `core` once, not 50 times.
+    config = repr((board.rust.target, board.rust.build_std, board.rust.rustflags, features, cargo, rustc))
+    target_dir = build.root / "build" / ".cargo" / f"{board.rust.target}-{zlib.crc32(config.encode()):08x}"
     job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
                    kind=kind, features=features, target_dir=target_dir)
     env_signature = repr((board.rust, features, kind, cargo, rustc))
@@ -189,7 +192,9 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)
+    with jobs.tokens():  # cargo's implicit token; it takes more from the shared jobserver
+        child_env["MAKEFLAGS"] = jobs.makeflags()
+        result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)
     artifact = None
     for line in result.stdout.splitlines():
         try:

@@ -19,7 +19,7 @@ from .context import Artifact, BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import spawn, verbs
+from . import jobs, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -97,9 +97,9 @@ class Project:
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
 
-        jobs = max(1, int(S.GetOption("num_jobs") or 1))
-        concurrent_boards = max(1, min(jobs, len(boards)))
-        budget = max(1, jobs // concurrent_boards)
+        num_jobs = max(1, int(S.GetOption("num_jobs") or 1))
+        jobs.configure(num_jobs)
+        budget = num_jobs
         S.DefaultEnvironment(tools=[])  # the default environment would probe every compiler
         cache = self.arguments.get("cache") or os.environ.get("SCONS_CACHE_DIR")
         if cache:

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import jobs
+
 
 
 def escape(arg: str) -> str:
@@ -52,7 +54,8 @@ def scons_spawn(sh, esc, cmd, args, env) -> int:
     """SCons SPAWN: run the escaped command line as an argument list, without a shell."""
     argv = shlex.split(" ".join(args))
     try:
-        return run(argv, env={k: str(v) for k, v in env.items()}).returncode
+        with jobs.tokens():
+            return run(argv, env={k: str(v) for k, v in env.items()}).returncode
     except FileNotFoundError:
         sys.stderr.write(f"polyboard: {argv[0]}: command not found\n")
         return 127

@@ -18,7 +18,7 @@ import time
 import attrs
 
 from .errors import PolyboardError
-from . import spawn
+from . import jobs, spawn
 
 TIMEOUT_STATUS = 124
 
@@ -114,7 +114,8 @@ def run_action(target, source, env) -> int:
     started = time.monotonic()
     note = ""
     try:
-        status = _stream(argv, board.id, timeout, build.env["ENV"])
+        with jobs.tokens():
+            status = _stream(argv, board.id, timeout, build.env["ENV"])
     except subprocess.TimeoutExpired:
         status, note = TIMEOUT_STATUS, f"timed out after {timeout:g} s"
         print(f"polyboard: {board.id}: {artifact.component} {note}: the program did not exit "
