@@ -41,6 +41,7 @@ CRATE_FILES = ("*.rs", "Cargo.toml", "Cargo.lock", "build.rs", "*.h", "*.x", "*.
 def polyboard_register(registry):
     registry.add_component_kind("rust_staticlib", declare_staticlib, help="a Rust staticlib for C/cgo")
     registry.add_component_kind("rust_program", declare_program, help="a Rust bin crate that is the firmware")
+    registry.add_component_kind("rust_test", declare_host_test, help="a crate's unit tests, built and run on the build host")
     registry.add_option("cargo", "the cargo to use (default: /usr/bin/cargo when the board needs build-std, else cargo)")
     registry.add_option("rustc", "the rustc cargo uses (default: /usr/bin/rustc when the board needs build-std, else rustc)")
     registry.add_option("features", "comma-separated cargo features for every Rust component")
@@ -181,7 +182,11 @@ def cargo_action(target, source, env):
     job = env["CARGO_JOB"]
     build, board, root, kind = job.build, job.build.board, job.build.root, job.kind
     argv = _cargo_argv(build, job.crate_dir, job.cargo, kind, job.features)
-    rustflags = list(board.rust.rustflags) + [f"--remap-path-prefix={root}=."]
+    # Keep the checkout's path out of the binary. With build-std we already run a bootstrapped
+    # rustc, and -Zremap-cwd-prefix keeps RUSTFLAGS path-free too, so a copied or relocated
+    # tree keeps cargo's fingerprints (core is not rebuilt) and its outputs are bit-identical.
+    remap = ["-Zremap-cwd-prefix=."] if board.rust.build_std else [f"--remap-path-prefix={root}=."]
+    rustflags = list(board.rust.rustflags) + remap
     if kind == "program" and "memory_x" in build.extra:
         rustflags += ["-C", f"link-arg=-L{Path(build.extra['memory_x'].abspath).parent}"]
     child_env = dict(env["ENV"])
@@ -248,3 +253,86 @@ def declare_staticlib(build, component):
 
 def declare_program(build, component):
     return _declare(build, component, "program")
+
+
+# -- rust_test: the crate's #[test]s, built for and run on the build host -------------------------
+
+@attrs.frozen
+class HostTestJob:
+    """What the host test action needs at build time (its signature is RUST_TEST_SIGNATURE)."""
+
+    root: Path
+    crate_dir: Path
+    crate_rel: str
+    cargo: str
+    features: tuple
+    target_dir: Path
+
+
+def declare_host_test(build, component):
+    """``rust_test(name, crate=DIR, os=[...])``: ``cargo test --no-run`` for the build host.
+
+    The tests do not depend on the board, so the node is declared once per run, in
+    ``build/host/<name>/``, and every board's ``test`` runs that one binary directly
+    (``runner="host"``). ``os`` limits the boards the suite belongs to (e.g. ``["linux"]``: the
+    microcontroller boards test the kernel on target with their own test firmware).
+    """
+    board = build.board
+    options = component.options
+    wanted_os = list(options.get("os", []))
+    if wanted_os and board.os not in wanted_os:
+        raise Skip(f"it is declared for os {', '.join(wanted_os)} and {board.id} runs {board.os}")
+    crate_rel = options.get("crate")
+    if not crate_rel:
+        raise PolyboardError(f"rust_test {component.name!r} needs crate=DIR", where="SConstruct")
+    crate_dir = build.source(crate_rel, key="SConstruct")
+    if not (crate_dir / "Cargo.toml").is_file():
+        raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    env = build.env
+    program = env.File(f"#build/host/{component.name}/{component.name}")
+    if not program.has_builder():  # the first board declares it; the others share the node
+        cargo = build.require_tool("cargo", ("cargo",), "to build the Rust tests for the build host")
+        features = tuple(sorted(set(options.get("features", [])) |
+                                {f for f in build.options.get("features", "").split(",") if f}))
+        job = HostTestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
+                          features=features, target_dir=build.root / "build" / "host" / "cargo")
+        env.Command(program, [env.File(str(p)) for p in crate_sources(crate_dir)],
+                    Action(host_test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
+                    RUST_TEST_SIGNATURE=repr(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
+    return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program,
+                    test=True, runner="host")
+
+
+def host_test_action(target, source, env):
+    """Build the crate's test harness; the executable's path comes from cargo's JSON messages."""
+    job = env["RUST_TEST_JOB"]
+    argv = [job.cargo, "test", "--no-run", "--lib", "--message-format=json-render-diagnostics",
+            "--manifest-path", str(job.crate_dir / "Cargo.toml")]
+    if job.features:
+        argv += ["--features", ",".join(job.features)]
+    child_env = dict(env["ENV"])
+    child_env.update({"CARGO_TARGET_DIR": str(job.target_dir), "CARGO_TERM_COLOR": "never",
+                      "CARGO_INCREMENTAL": "0", "CARGO_ENCODED_RUSTFLAGS": f"--remap-path-prefix={job.root}=."})
+    with jobs.tokens():
+        child_env["MAKEFLAGS"] = jobs.makeflags()
+        result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)
+    sys.stderr.write(result.stderr if result.returncode else "")
+    if result.returncode != 0:
+        return result.returncode
+    executable = None
+    for line in result.stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if message.get("reason") == "compiler-artifact" and message.get("executable") and \
+                message.get("manifest_path") == str(job.crate_dir / "Cargo.toml") and \
+                message.get("profile", {}).get("test"):
+            executable = message["executable"]
+    if executable is None:
+        sys.stderr.write(f"polyboard: cargo reported no test executable for {job.crate_rel}\n")
+        return 1
+    out = target[0].abspath
+    shutil.copy(executable, out + ".tmp")  # copy keeps the executable bit
+    spawn.commit(out + ".tmp", out)
+    return 0

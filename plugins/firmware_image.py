@@ -29,7 +29,7 @@ def compile_objects(build, env, component: str, sources: list[str]) -> list:
 def declare_c_firmware(build, component):
     board = build.board
     if not board.bare_metal:
-        raise Skip(f"it is bare-metal firmware and {board.id} runs {board.os}")
+        raise Skip(f"bare-metal firmware, and these boards run {board.os}")
     options = component.options
     sources = list(options.get("sources", []))
     if not sources:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import atexit
 import os
-import zlib
 from pathlib import Path
 from typing import Any
+
+from SCons.Action import Action
 
 from .board_files import BoardCatalog
 from .context import Artifact, BoardBuild, Component, Skip
@@ -32,6 +33,7 @@ CORE_OPTIONS = {
     "verbose": "1 to print full command lines",
 }
 VERBS = ("run", "test")
+LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -45,9 +47,12 @@ def parse_shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def shard_of(board_id: str, n: int) -> int:
-    """A stable shard number in 1..n for a board id (independent of which boards are selected)."""
-    return zlib.crc32(board_id.encode()) % n + 1
+def shard(board_ids: list[str], k: int, n: int) -> list[str]:
+    """The K-th of N shards: round-robin over the sorted ids, so shards differ in size by at most
+    one board, never overlap, and together cover the selection (the same on every CI runner)."""
+    ordered = sorted(board_ids)
+    chosen = set(ordered[k - 1::n])
+    return [board_id for board_id in board_ids if board_id in chosen]
 
 
 def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str) -> list[str]:
@@ -72,7 +77,7 @@ def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str
                 ids.append(board_id)
     if "shard" in arguments:
         k, n = parse_shard(arguments["shard"])
-        ids = [i for i in ids if shard_of(i, n) == k]
+        ids = shard(ids, k, n)
     return ids
 
 
@@ -165,12 +170,13 @@ class Project:
         component = Component(kind, name, options)
         self.components.append(component)
         declare = self.registry.kinds[kind].declare
+        skipped: dict[str, list[str]] = {}
         for build in self.builds:
             try:
                 artifact = declare(build, component)
             except Skip as skip:
                 build.skipped[name] = str(skip)
-                print(f"polyboard: {build.board.id}: skipping {kind} {name!r}: {skip}")
+                skipped.setdefault(str(skip), []).append(build.board.id)
                 continue
             except PolyboardError:
                 raise
@@ -179,6 +185,8 @@ class Project:
                 raise _plugin_error(self.registry.kinds[kind].plugin, exc, f"declaring {kind} {name!r}") from None
             build.artifacts[name] = artifact
             build.env.Alias(build.board.id, artifact.nodes)
+        for reason, board_ids in skipped.items():  # said once per component and reason
+            print(f"polyboard: {kind} {name!r} skipped on {', '.join(board_ids)}: {reason}")
         return component
 
     def finish(self) -> None:
@@ -196,9 +204,18 @@ class Project:
             nodes = [n for a in build.artifacts.values() for n in a.nodes]
             defaults.extend(nodes)
         S.Default(defaults or None)
+        if LIST in S.COMMAND_LINE_TARGETS:
+            listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
+            S.AlwaysBuild(listing)
         if self.verbs:
             verbs.declare(self, self.verbs)
             atexit.register(verbs.report, self)
+
+
+def _print_boards(target, source, env) -> int:
+    for board_id in env["POLYBOARD_BOARDS"]:
+        print(board_id)
+    return 0
 
 
 def _quiet_printer(text: str, targets, sources, env) -> None:
