@@ -23,11 +23,18 @@ def region_usage(elf_path: str, regions) -> dict[str, int]:
     initialised data stored in another region (e.g. ``.data`` copied from FLASH to RAM)."""
     used = {r.name: 0 for r in regions}
 
+    ordered = sorted(regions, key=lambda r: r.origin)
+
     def region_of(address: int):
-        for region in regions:
+        """The region holding *address*; past a region's end (where ld keeps placing sections
+        that overflowed it) the region below, so an overflow is counted in full."""
+        below = None
+        for region in ordered:
             if region.origin <= address < region.end:
                 return region.name
-        return None
+            if region.origin <= address:
+                below = region
+        return below.name if below is not None else None
 
     with open(elf_path, "rb") as handle:
         elf = ELFFile(handle)
@@ -73,6 +80,9 @@ def memory_report_action(target, source, env):
         detail = ", ".join(f"{r.name} by {used[r.name] - r.length} bytes" for r in over)
         sys.stderr.write(f"polyboard: {source[0]} does not fit board {board.id}: region {detail} "
                          f"(sizes in {board.path}, memory.regions)\n")
+        # The link succeeded (--noinhibit-exec, so that this table can be printed): remove the
+        # image, so that no later build or run takes it as up to date.
+        os.remove(source[0].abspath)
         return 1
     tmp = target[0].abspath + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:

@@ -127,9 +127,10 @@ _CONVERTER = _make_converter()
 def _first_error(exc: BaseException, path: str = "") -> tuple[str, str]:
     """Walk a cattrs exception group to the first leaf: (dotted key path, message)."""
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
-        keys = ", ".join(sorted(exc.extra_fields))
+        first = sorted(exc.extra_fields)[0]
         allowed = ", ".join(f.name for f in attrs.fields(exc.cl))
-        return path, f"unknown key {keys!r}; valid keys are: {allowed}"
+        where = f"in [{path}]" if path else "at the top level"
+        return f"{path}.{first}" if path else first, f"unknown key {first!r}; valid keys {where}: {allowed}"
     if isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError, ExceptionGroup)):
         notes_by_exc = []
         if isinstance(exc, cattrs.ClassValidationError):
@@ -276,22 +277,45 @@ class BoardCatalog:
                 f"board {board_id!r} is abstract (a base for other boards) and cannot be built; "
                 f"valid boards: {', '.join(self.concrete_ids)}", where=shown, key="abstract")
         merged: dict = {}
-        origin: dict[str, str] = {}  # top-level key -> file that last set it, for error messages
+        origin = _Origins(shown)  # dotted key path -> file that last set it, for error messages
         for part in self.chain(board_id):
             body = {k: v for k, v in part.raw.items() if k not in RESERVED_KEYS}
             merged = merge(merged, body)
-            for key in body:
-                origin[key] = self.shown(part.id)
+            origin.record(body, self.shown(part.id))
         try:
             spec = _CONVERTER.structure(merged, _BoardSpec)
         except Exception as exc:  # cattrs raises exception groups; keep the first leaf
             key, message = _first_error(exc)
-            top = key.split(".")[0] if key else ""
-            raise PolyboardError(message, where=origin.get(top, shown), key=key or None) from None
+            raise PolyboardError(message, where=origin.file_of(key), key=key or None) from None
         board = _to_board(board_id, shown, spec, merged, [self.shown(p.id) for p in self.chain(board_id)])
         _check(board, origin)
         self._cache[board_id] = board
         return board
+
+
+class _Origins:
+    """Which file last set each dotted key path, so an error names the file to edit."""
+
+    def __init__(self, default: str):
+        self.default = default
+        self.files: dict[str, str] = {}
+
+    def record(self, body: dict, file: str, prefix: str = "") -> None:
+        for key, value in body.items():
+            path = f"{prefix}{key}"
+            self.files[path] = file
+            if isinstance(value, dict):
+                self.record(value, file, path + ".")
+
+    def file_of(self, key: str) -> str:
+        """The file of *key*, or of its nearest enclosing table that a file set."""
+        parts = key.split(".") if key else []
+        while parts:
+            found = self.files.get(".".join(parts))
+            if found:
+                return found
+            parts.pop()
+        return self.default
 
 
 def _freeze(value):
@@ -315,11 +339,11 @@ def _to_board(board_id: str, shown: str, spec: _BoardSpec, merged: dict, sources
     )
 
 
-def _check(board: Board, origin: dict[str, str]) -> None:
+def _check(board: Board, origin: _Origins) -> None:
     """Semantic rules that a schema cannot express; each error names the file and the key."""
 
     def fail(key: str, message: str) -> None:
-        raise PolyboardError(message, where=origin.get(key.split(".")[0], board.path), key=key)
+        raise PolyboardError(message, where=origin.file_of(key), key=key)
 
     if board.bare_metal and board.memory is None:
         fail("memory", "a bare-metal board (os = \"none\") needs a [memory] table with regions and sections")

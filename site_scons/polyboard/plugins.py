@@ -8,6 +8,7 @@ reported as one :class:`PolyboardError` naming the plugin.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import sys
 from importlib import metadata
@@ -51,33 +52,64 @@ def _load_folder_module(path: Path) -> Any:
 
 def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
                  entry_points: list | None = None) -> None:
-    """Register entry-point plugins, then the tree's ``plugins/*.py`` (skipping files already
-    registered through an entry point, as happens for this repository's own built-ins)."""
-    registered_files: set[Path] = set()
+    """Register entry-point plugins, then the tree's ``plugins/*.py``.
+
+    A file in the tree's ``plugins/`` folder named like an entry-point plugin's module
+    (``c_toolchain.py`` for ``polyboard_plugins.c_toolchain``) overrides that plugin, as the
+    tree's ``boards/`` override a board pack's files: a copy or a second checkout of this
+    repository builds with its own built-ins, and the entry point is not even imported. When both
+    are the same file (this repository with an editable install) it is registered once, under the
+    entry point's name."""
+    folder: dict[str, Path] = {}
+    if plugin_dir is not None and plugin_dir.is_dir():
+        folder = {p.stem: p for p in sorted(plugin_dir.glob("*.py")) if not p.name.startswith("_")}
     if entry_points is None:
         entry_points = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
     for ep in sorted(entry_points, key=lambda e: e.name):
+        local = folder.get(ep.module.rpartition(".")[2])
+        if local is not None and not _same_file(ep.module, local):
+            continue  # overridden: registered from the folder below
+        folder.pop(ep.module.rpartition(".")[2], None)
         try:
             plugin = ep.load()
         except Exception as exc:  # any import failure is the plugin's fault, reported as such
             raise _plugin_error(ep.name, exc, f"loading entry point {ep.value!r}") from None
         _register(manager, plugin, ep.name)
-        module_file = getattr(plugin, "__file__", None)
-        if module_file:
-            registered_files.add(Path(module_file).resolve())
-    if plugin_dir is not None and plugin_dir.is_dir():
-        for path in sorted(plugin_dir.glob("*.py")):
-            if path.name.startswith("_") or path.resolve() in registered_files:
-                continue
-            try:
-                module = _load_folder_module(path)
-            except Exception as exc:
-                raise _plugin_error(path.name, exc, "importing") from None
-            _register(manager, module, f"{plugin_dir.name}/{path.name}")
+    for path in folder.values():
+        shown = f"{plugin_dir.name}/{path.name}"
+        try:
+            module = _load_folder_module(path)
+        except Exception as exc:
+            raise _plugin_error(shown, exc, "importing") from None
+        _register(manager, module, shown)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PolyboardError(f"implements an unknown hook: {exc}", where=f"plugin {exc.plugin_name}") from None
+        raise _unknown_hook_error(manager, exc) from None
+
+
+def _same_file(module_name: str, path: Path) -> bool:
+    """Whether *module_name* would be imported from *path* (found without running the module)."""
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve() == path.resolve()
+
+
+def _unknown_hook_error(manager: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> PolyboardError:
+    """check_pending's error, said with the hook's name, a close match and the known hooks."""
+    name = manager.get_name(exc.plugin) or "?"
+    known = sorted(n for n in vars(hookspec) if n.startswith(f"{hookspec.PROJECT}_"))
+    unknown = sorted(hook for hook, caller in vars(manager.hook).items()
+                     if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
+                     and any(impl.plugin is exc.plugin for impl in caller.get_hookimpls()))
+    if not unknown:
+        return PolyboardError(f"failed validation: {exc}", where=f"plugin {name}")
+    close = difflib.get_close_matches(unknown[0], known, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return PolyboardError(f"implements an unknown hook {unknown[0]!r}; {hint}known hooks: {', '.join(known)}",
+                          where=f"plugin {name}")
 
 
 def _register(manager: pluggy.PluginManager, plugin: Any, name: str) -> None:
@@ -97,11 +129,6 @@ class Hooks:
 
     def _call(self, hook_name: str, **kwargs: Any) -> Any:
         hook = getattr(self.manager.hook, hook_name)
-        current = {"name": "?"}
-
-        def before(name, impls, kw):
-            pass
-
         try:
             return hook(**kwargs)
         except PolyboardError:

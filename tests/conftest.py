@@ -1,0 +1,39 @@
+"""Fixtures shared by the test suite.
+
+``tree``: one copy of the reference tree per session, built once for stm32f4 and lm3s6965 and
+shared by every toolchain test that only reads it. ``scratch_tree``: a fresh source-only copy for
+a test that edits files. ``built_scratch_tree``: a copy of the built session tree for a test that
+edits a C file and rebuilds only what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from helpers import copy_built_tree, copy_tree, run_scons
+
+SESSION_BOARDS = "stm32f4,lm3s6965"
+
+
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory) -> SimpleNamespace:
+    """The reference tree built for stm32f4 and lm3s6965 (``.path``; the build's output in ``.build``)."""
+    path = copy_tree(tmp_path_factory.mktemp("session") / "tree")
+    result = run_scons(path, f"boards={SESSION_BOARDS}", "-j2")
+    assert result.returncode == 0, f"the session build failed:\n{result.output}"
+    return SimpleNamespace(path=path, build=result)
+
+
+@pytest.fixture
+def scratch_tree(tmp_path) -> Path:
+    """A source-only copy of the reference tree that the test may modify."""
+    return copy_tree(tmp_path / "tree")
+
+
+@pytest.fixture
+def built_scratch_tree(tree, tmp_path) -> Path:
+    """A modifiable copy of the built session tree (Rust libraries already up to date)."""
+    return copy_built_tree(tree.path, tmp_path / "tree")

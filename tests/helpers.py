@@ -1,0 +1,83 @@
+"""Shared helpers for the test suite: copying the reference tree and running scons on a copy.
+
+Tests never build inside the repository: every scons run happens in a copy under pytest's
+temporary directory, started as a child process with a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+REPO = Path(__file__).resolve().parent.parent
+SCONS = Path(sys.executable).parent / "scons"
+TREE_PARTS = ("SConstruct", "site_scons", "plugins", "boards", "src")
+# A clean tree has no build products: SCons's and cargo's outputs, Python caches.
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "target", "build", ".sconsign*")
+SCONS_TIMEOUT = 600  # seconds; a first build compiles Rust's core from source for each target
+
+
+class Result(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def copy_tree(dest: Path) -> Path:
+    """Copy the reference firmware tree (sources only) into *dest* and return it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in TREE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, dest / part, ignore=_IGNORED)
+        else:
+            shutil.copy2(source, dest / part)
+    return dest
+
+
+def copy_built_tree(source: Path, dest: Path) -> Path:
+    """Copy a built tree with its SCons state but without cargo's target folders: SCons then
+    considers the Rust libraries up to date and never starts cargo (the copy's ``rustflags``
+    carry another path, so cargo itself would rebuild ``core`` from source)."""
+    shutil.copytree(source, dest, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "cargo", "target"))
+    return dest
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("SCONS_CACHE_DIR", None)
+    env.pop("SCONSFLAGS", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(overrides)
+    return env
+
+
+def run_scons(tree: Path, *args: str, timeout: float = SCONS_TIMEOUT, env: dict | None = None) -> Result:
+    """Run the venv's scons in *tree*; a run that outlives *timeout* fails the test."""
+    completed = subprocess.run([str(SCONS), *args], cwd=tree, env=env or child_env(), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                               timeout=timeout)
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]] | None:
+    """Every file under *folder* with its size and modification time (None if it is missing)."""
+    if not folder.exists():
+        return None
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
