@@ -224,7 +224,10 @@ def cargo_action(target, source, env):
     cargo_d = os.path.splitext(artifact)[0] + ".d"
     if os.path.exists(cargo_d):
         with open(cargo_d, encoding="utf-8") as handle:
-            in_tree = [d for d in parse_depinfo(handle.read()) if Path(d).is_relative_to(root)]
+            # Sources in the tree only: the toolchain's rust-src is the toolchain's, and files
+            # cargo generates under build/ (OUT_DIR) are cargo's own business.
+            in_tree = [d for d in parse_depinfo(handle.read())
+                       if Path(d).is_relative_to(root) and not Path(d).is_relative_to(root / "build")]
         deps_text = "".join(os.path.relpath(d, root) + "\n" for d in sorted(set(in_tree)))
     with open(target[1].abspath + ".tmp", "w", encoding="utf-8") as handle:
         handle.write(deps_text)

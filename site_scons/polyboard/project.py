@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -219,8 +220,9 @@ def _print_boards(target, source, env) -> int:
 
 
 def _quiet_printer(text: str, targets, sources, env) -> None:
-    """One line per artifact: COMSTRs are set by the tools; raw lines are shortened."""
-    print(text)
+    """One line per artifact (the tools set COMSTRs), written at once so -j lines never interleave."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None = None) -> Project:
