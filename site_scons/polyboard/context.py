@@ -36,6 +36,7 @@ class Artifact:
     library: Any = None
     include_dirs: list = attrs.field(factory=list)
     runner: str = "emulator"  # "emulator": through the board's emulator; "host": run directly
+    args: list = attrs.field(factory=list)  # arguments for the program itself (e.g. -test.v)
 
 
 @attrs.frozen

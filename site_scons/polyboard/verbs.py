@@ -79,10 +79,13 @@ def declare(project, verb_names: list[str]) -> None:
                 print(f"polyboard: {build.board.id}: nothing to {verb}")
                 continue
             for artifact in chosen:
+                command(project, build, artifact, artifact.program.abspath)  # a missing emulator stops here
                 job = RunJob(project, build, artifact, verb, timeout_override)
                 node = build.env.Alias(f"{verb}-{build.board.id}-{artifact.component}", [artifact.program],
                                        Action(run_action, None), POLYBOARD_RUN=job)
                 build.env.AlwaysBuild(node)
+                # The whole artifact first: an image that fails its checks (memory report) never runs.
+                build.env.Depends(node, artifact.nodes)
                 nodes.extend(node)
         S.Alias(verb, nodes)
 
@@ -96,19 +99,25 @@ class RunJob:
     timeout: float | None
 
 
+def command(project, build, artifact, program: str) -> list[str]:
+    """The argument list that runs *program* with the artifact's arguments (before the build, too:
+    a missing emulator or sysroot is a user error found without building anything)."""
+    if artifact.runner == "host":
+        return [program, *artifact.args]
+    board = build.board
+    argv = project.hooks.run_command(board, program, list(artifact.args))
+    if argv is None:
+        raise PolyboardError(f"no plugin knows how to run programs for board {board.id} "
+                             "(add an [emulator] table)", where=board.path, key="emulator")
+    return argv
+
+
 def run_action(target, source, env) -> int:
     """Run one program for one board; record the result; never fail the SCons node (see above)."""
     job = env["POLYBOARD_RUN"]
     project, build, artifact, verb = job.project, job.build, job.artifact, job.verb
     board = build.board
-    program = source[0].abspath
-    if artifact.runner == "host":
-        argv = [program]
-    else:
-        argv = project.hooks.run_command(board, program, [])
-        if argv is None:
-            raise PolyboardError(f"no plugin knows how to run programs for board {board.id} "
-                                 "(add an [emulator] table)", where=board.path, key="emulator")
+    argv = command(project, build, artifact, source[0].abspath)
     timeout = job.timeout or (board.emulator.timeout if board.emulator else 60)
     print(f"polyboard: {board.id}: {verb} {artifact.component}: {' '.join(argv)}", flush=True)
     started = time.monotonic()

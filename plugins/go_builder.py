@@ -1,0 +1,337 @@
+"""Go builder plugin: cgo programs and test binaries for embedded Linux boards.
+
+Component kinds:
+
+* ``go_program(name, package_dir="src/app", package=".", libs=[components])``:
+  ``go build`` -> ``build/<board>/<name>``;
+* ``go_test(name, package_dir="src/app", package="./kern", libs=[components])``:
+  ``go test -c`` -> ``build/<board>/<name>``, a test binary that ``scons test`` runs (``-test.v``)
+  under the board's emulator.
+
+``package_dir`` is a directory inside the Go module (its ``go.mod`` is found upwards), ``package``
+is relative to it. ``libs`` are earlier components with a ``library`` (e.g. ``rust_staticlib``):
+their directories go into ``CGO_LDFLAGS`` and their include directories are dependencies.
+
+The target comes from the board: GOOS/GOARCH/GOARM from ``[go]`` (GOARM gets ``,softfloat`` when
+``cpu.float_abi = "soft"``, the same float ABI that picks the C flags and the Rust target),
+``CC=<c.prefix>gcc``, ``CGO_CFLAGS`` from the CPU and ``[c] cflags``, build tags from ``go.tags``
+plus the ``tags=a,b`` option. Bare-metal boards are handed to the plugin that put a ``go_backend``
+callable into ``build.extra`` (the TinyGo plugin); without one they skip with the reason.
+
+What SCons sees (computed at read time from files, no ``go list``): go.mod/go.sum, the package's
+``.go``/``.c``/``.h``/``.s`` files (``_test.go`` only for go_test) and those of every package of
+the same module it imports, transitively (imports are read with a regular expression, which can
+only over-approximate); the libraries' nodes and their include directories' headers.
+Go's cache does not notice a changed C library (``go help cache``): each library is staged in a
+directory named after its content hash, so a new ``libkernel.a`` changes ``CGO_LDFLAGS``, which
+is part of Go's cache key, and the program is really relinked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import attrs
+from SCons.Action import Action
+
+from polyboard import PolyboardError, Skip, hookimpl, jobs, spawn
+from polyboard.context import Artifact
+
+GO_SOURCE_SUFFIXES = (".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".syso")
+MODULE_FILES = ("go.mod", "go.sum")
+HEADER_SUFFIXES = (".h", ".hh", ".hpp")
+TEST_RUN_ARGS = ("-test.v",)
+
+_MODULE_LINE = re.compile(r'^\s*module\s+"?([^"\s]+)"?', re.M)
+_IMPORT_BLOCK = re.compile(r'^import\s*\((.*?)\)', re.S | re.M)
+_IMPORT_SINGLE = re.compile(r'^import\s+(?:[\w.]+\s+)?"([^"]+)"', re.M)
+_QUOTED = re.compile(r'"([^"\n]+)"')
+
+
+@hookimpl
+def polyboard_register(registry):
+    registry.add_component_kind("go_program", declare_program, help="a Go (cgo) program for an embedded Linux board")
+    registry.add_component_kind("go_test", declare_test, help="a Go package's test binary (go test -c)")
+    registry.add_option("tags", "comma-separated Go build tags added to every board's go.tags")
+    registry.add_option("go", "the go command to use (default: go on PATH)")
+
+
+# -- pure functions (unit-tested in tests/test_go_builder.py) ---------------------------------------
+
+def goarm(board) -> str:
+    """GOARM for the board: the float ABI decides hard or soft float, as it does for C and Rust."""
+    if board.go.goarch != "arm":
+        return ""
+    return board.go.goarm + (",softfloat" if board.cpu.float_abi == "soft" else "")
+
+
+def cgo_cflags(board) -> list[str]:
+    from polyboard_plugins.c_toolchain import cpu_flags
+    return [*cpu_flags(board), *board.c.cflags]
+
+
+def build_tags(board, option: str) -> list[str]:
+    """The board's go.tags, then the command line's ``tags=a,b``, without duplicates."""
+    tags: list[str] = []
+    for tag in [*board.go.tags, *option.split(",")]:
+        tag = tag.strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def target_env(board) -> dict[str, str]:
+    """The Go environment that selects the target (no paths: it is part of the action signature)."""
+    env = {
+        "CGO_ENABLED": "1",
+        "GOOS": board.go.goos,
+        "GOARCH": board.go.goarch,
+        "CC": f"{board.c.prefix}gcc",
+        "CGO_CFLAGS": shlex.join(cgo_cflags(board)),
+    }
+    if board.go.goarch == "arm":
+        env["GOARM"] = goarm(board)
+    return env
+
+
+def go_argv(go: str, mode: str, output: str, package: str, tags: list[str], parallel: int) -> list[str]:
+    """``go build`` or ``go test -c`` writing *output*; always ``-trimpath``, no VCS stamping."""
+    argv = [go, "test", "-c"] if mode == "test" else [go, "build"]
+    # -buildid= : the build ID hashes the action's inputs, including CGO_LDFLAGS with the tree's
+    # absolute library path; without it the bytes depend only on the sources (and Go relinks
+    # every time SCons runs it, which is when an input changed).
+    argv += ["-trimpath", "-buildvcs=false", "-ldflags=-buildid=", "-p", str(max(1, parallel))]
+    if tags:
+        argv += ["-tags", ",".join(tags)]
+    return argv + ["-o", output, package]
+
+
+def module_root(start: Path, tree: Path) -> Path | None:
+    """The directory holding the go.mod that *start* belongs to (not above *tree*)."""
+    here = start
+    while True:
+        if (here / "go.mod").is_file():
+            return here
+        if here == tree or here.parent == here:
+            return None
+        here = here.parent
+
+
+def module_path(go_mod: Path) -> str:
+    match = _MODULE_LINE.search(go_mod.read_text(encoding="utf-8"))
+    return match.group(1) if match else ""
+
+
+def imports_of(text: str) -> set[str]:
+    found = set(_IMPORT_SINGLE.findall(text))
+    for block in _IMPORT_BLOCK.findall(text):
+        found.update(_QUOTED.findall(block))
+    return found
+
+
+def package_files(module_dir: Path, package_dir: Path, *, tests: bool) -> list[Path]:
+    """The files a build of *package_dir* reads from the module: its own sources and those of the
+    module's packages it imports, transitively; plus go.mod/go.sum (and vendor/, if present)."""
+    modpath = module_path(module_dir / "go.mod")
+    files: set[Path] = {module_dir / name for name in MODULE_FILES if (module_dir / name).is_file()}
+    queue, seen = [package_dir], {package_dir}
+    while queue:
+        directory = queue.pop()
+        with_tests = tests and directory == package_dir  # tests of imported packages are not compiled
+        try:
+            entries = sorted(directory.iterdir())
+        except OSError:
+            continue
+        embeds = False
+        for path in entries:
+            if not path.is_file() or not path.name.endswith(GO_SOURCE_SUFFIXES):
+                continue
+            if path.name.endswith("_test.go") and not with_tests:
+                continue
+            files.add(path)
+            if path.suffix != ".go":
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            embeds = embeds or "//go:embed" in text
+            for imported in imports_of(text):
+                if modpath and (imported == modpath or imported.startswith(modpath + "/")):
+                    local = module_dir / imported[len(modpath):].lstrip("/")
+                    if local.is_dir() and local not in seen:
+                        seen.add(local)
+                        queue.append(local)
+        if embeds:  # //go:embed may name any file below the package: take them all
+            for root, dirs, names in os.walk(directory):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+                files.update(Path(root) / n for n in names)
+    vendor = module_dir / "vendor"
+    if vendor.is_dir():
+        for root, _, names in os.walk(vendor):
+            files.update(Path(root) / n for n in names)
+    return sorted(files)
+
+
+def header_files(include_dirs: list[Path]) -> list[Path]:
+    found = []
+    for include in include_dirs:
+        for root, dirs, names in os.walk(include):
+            dirs.sort()
+            found += [Path(root) / n for n in sorted(names) if n.endswith(HEADER_SUFFIXES)]
+    return found
+
+
+def go_version(go_path: str) -> str:
+    """The Go release from ``$GOROOT/VERSION`` (a file read; a null build starts no process)."""
+    version_file = Path(go_path).resolve().parent.parent / "VERSION"
+    try:
+        return version_file.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError):
+        return "unknown"
+
+
+def content_hash(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+# -- declaration ------------------------------------------------------------------------------------
+
+@attrs.frozen
+class GoJob:
+    """What one go action needs at build time (not its signature: that is GO_SIGNATURE)."""
+
+    build: object
+    mode: str
+    go: str
+    module_dir: Path
+    package: str
+    tags: tuple
+    libs: tuple      # SCons nodes of the static libraries
+    stage_dir: Path  # where libraries are staged under their content hash
+
+
+def _declare(build, component, mode: str) -> Artifact:
+    board = build.board
+    if board.bare_metal:
+        backend = build.extra.get("go_backend")
+        if backend is None:
+            raise Skip("Go needs TinyGo on a microcontroller and no TinyGo plugin is installed")
+        return backend(build, component, mode)
+    if board.go is None:
+        raise Skip(f"the board has no [go] table in {board.path}")
+    env = build.env
+    options = component.options
+    where = f"SConstruct: {component.kind} {component.name!r}"
+    package_rel = options.get("package_dir", "src/app")
+    package_dir = build.source(package_rel, key=where)
+    if not package_dir.is_dir():
+        raise PolyboardError(f"package_dir {package_rel!r} is not a directory", where=where)
+    module_dir = module_root(package_dir, build.root.resolve())
+    if module_dir is None:
+        raise PolyboardError(f"no go.mod in {package_rel!r} or above it inside the tree", where=where)
+    package = options.get("package", ".")
+    target_package = (package_dir / package).resolve()
+    if not target_package.is_dir() or not target_package.is_relative_to(module_dir):
+        raise PolyboardError(f"package {package!r} is not a directory of the module in {package_rel!r}", where=where)
+    libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
+    for lib in libs:
+        if lib.library is None:
+            raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
+    go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
+    tags = build_tags(board, build.options.get("tags", ""))
+    package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
+    job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
+                libs=tuple(lib.library for lib in libs), stage_dir=build.abspath("go", component.name))
+    command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
+    signature = repr((go_version(go), target_env(board), command_line, os.path.relpath(module_dir, build.root),
+                      [os.path.basename(str(lib.library)) for lib in libs]))
+    sources = [env.File(str(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
+    include_dirs = [Path(d.abspath) for lib in libs for d in lib.include_dirs]
+    sources += [env.File(str(p)) for p in header_files(include_dirs)]
+    sources += [lib.library for lib in libs]
+    label = "GOTEST " if mode == "test" else "GO     "
+    nodes = env.Command(build.path(component.name), sources,
+                        Action(go_action, f"{label} [{board.id}] $TARGET", varlist=["GO_SIGNATURE"]),
+                        GO_SIGNATURE=signature, GO_JOB=job)
+    if mode == "test":
+        return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
+                        test=True, args=list(TEST_RUN_ARGS))
+    extra = build.after_link(component.name, nodes[0])
+    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0])
+
+
+def declare_program(build, component):
+    return _declare(build, component, "build")
+
+
+def declare_test(build, component):
+    return _declare(build, component, "test")
+
+
+# -- the action -------------------------------------------------------------------------------------
+
+def stage_library(library: str, stage_dir: Path) -> Path:
+    """Copy *library* to ``<stage_dir>/<content hash>/`` (once) and drop older stagings."""
+    digest = content_hash(library)
+    directory = stage_dir / digest
+    staged = directory / os.path.basename(library)
+    if not staged.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(library, str(staged) + ".tmp")
+        os.replace(str(staged) + ".tmp", staged)
+    return directory
+
+
+def go_action(target, source, env):
+    """Run go build / go test -c into ``$TARGET.tmp`` and rename; on failure remove the old target."""
+    job = env["GO_JOB"]
+    build, board = job.build, job.build.board
+    out = target[0].abspath
+    tmp = out + ".tmp"
+    child_env = dict(env["ENV"])
+    child_env.update(target_env(board))
+    child_env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
+    shared = build.root / "build"
+    lib_dirs = []
+    stage_dirs = {}
+    for node in job.libs:
+        stage_root = job.stage_dir / Path(node.abspath).stem
+        stage_dirs[stage_root] = stage_library(node.abspath, stage_root)
+        lib_dirs.append(stage_dirs[stage_root])
+    for stage_root, keep in stage_dirs.items():
+        for old in stage_root.iterdir():
+            if old != keep and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+    child_env.update({
+        "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
+        "GOCACHE": str(shared / ".gocache"),   # content-addressed: safe to share between boards
+        "GOPATH": str(shared / ".gopath"),
+        "GOFLAGS": "-mod=readonly -modcacherw",
+        "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "GO111MODULE": "on",
+    })
+    if os.path.exists(tmp):
+        os.remove(tmp)
+    # go has no jobserver client: it gets -p equal to the job tokens it could take at start.
+    with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
+        argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held)
+        status = spawn.run(argv, env=child_env, cwd=str(job.module_dir)).returncode
+    if status == 0 and not os.path.exists(tmp):
+        sys.stderr.write(f"polyboard: go wrote no {'test binary' if job.mode == 'test' else 'program'} "
+                         f"for {job.package} (no test files?)\n")
+        status = 1
+    if status != 0:
+        # Never leave an older program behind that looks like the result of this build.
+        for path in (tmp, out):
+            if os.path.exists(path):
+                os.remove(path)
+        return status
+    spawn.commit(tmp, out)
+    return 0

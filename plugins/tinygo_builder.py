@@ -1,0 +1,133 @@
+"""TinyGo builder plugin: Go on bare-metal boards, behind the ``go_program``/``go_test`` kinds.
+
+The Go builder owns the component kinds and builds for Linux boards with the ``go`` command; for a
+bare-metal board (``os = "none"``) it calls the ``go_backend`` this plugin puts into
+``build.extra`` in :func:`polyboard_configure_board`. This backend needs ``tinygo`` on PATH
+(looked up without starting it) and the board's ``go.tinygo_target`` (a TinyGo target name, e.g.
+``stm32f4disco``); otherwise the component is skipped with that reason.
+
+``tinygo build -target <t> -o build/<board>/<name>.elf <package>`` (``tinygo test -c`` for
+go_test) runs in the module directory; the libraries are passed as for ``go`` through
+``CGO_LDFLAGS`` from content-hash directories, the dependencies are the Go builder's.
+TinyGo is not installable on the project machines: its command line is built by the pure
+functions below and unit-tested (tests/test_tinygo.py); the build itself is untested here.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import attrs
+from SCons.Action import Action
+
+from polyboard import PolyboardError, Skip, hookimpl, jobs, spawn
+from polyboard.context import Artifact
+from polyboard_plugins import go_builder
+
+
+@hookimpl
+def polyboard_configure_board(build):
+    if build.board.bare_metal:
+        build.extra["go_backend"] = declare_tinygo
+
+
+def skip_reason(board, tinygo_path: str | None) -> str | None:
+    """Why this board cannot build Go with TinyGo, or None if it can."""
+    if tinygo_path is None:
+        return "Go needs TinyGo on a microcontroller and tinygo is not on PATH"
+    if board.go is None or not board.go.tinygo_target:
+        return f"the board names no TinyGo target (set go.tinygo_target in {board.path})"
+    return None
+
+
+def tinygo_argv(tinygo: str, mode: str, target: str, output: str, package: str, tags: list[str],
+                parallel: int = 1) -> list[str]:
+    """``tinygo build`` (or ``tinygo test -c``) for one TinyGo target, writing *output*."""
+    argv = [tinygo, "test", "-c"] if mode == "test" else [tinygo, "build"]
+    argv += ["-target", target, "-p", str(max(1, parallel))]
+    if tags:
+        argv += ["-tags", " ".join(tags)]  # space-separated: accepted by every TinyGo release
+    return argv + ["-o", output, package]
+
+
+@attrs.frozen
+class TinyGoJob:
+    build: object
+    mode: str
+    tinygo: str
+    module_dir: Path
+    package: str
+    tags: tuple
+    libs: tuple
+    stage_dir: Path
+
+
+def declare_tinygo(build, component, mode: str) -> Artifact:
+    board = build.board
+    env = build.env
+    tinygo = shutil.which("tinygo", path=env["ENV"].get("PATH"))
+    reason = skip_reason(board, tinygo)
+    if reason:
+        raise Skip(reason)
+    options = component.options
+    where = f"SConstruct: {component.kind} {component.name!r}"
+    package_rel = options.get("package_dir", "src/app")
+    package_dir = build.source(package_rel, key=where)
+    module_dir = go_builder.module_root(package_dir, build.root.resolve())
+    if module_dir is None:
+        raise PolyboardError(f"no go.mod in {package_rel!r} or above it inside the tree", where=where)
+    target_package = (package_dir / options.get("package", ".")).resolve()
+    if not target_package.is_dir() or not target_package.is_relative_to(module_dir):
+        raise PolyboardError(f"package {options.get('package')!r} is not a directory of the module", where=where)
+    package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
+    libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
+    tags = go_builder.build_tags(board, build.options.get("tags", ""))
+    job = TinyGoJob(build=build, mode=mode, tinygo=tinygo, module_dir=module_dir, package=package_arg,
+                    tags=tuple(tags), libs=tuple(lib.library for lib in libs if lib.library is not None),
+                    stage_dir=build.abspath("go", component.name))
+    signature = repr((board.go.tinygo_target, mode, os.path.relpath(module_dir, build.root), package_arg, tags,
+                      [os.path.basename(str(node)) for node in job.libs]))
+    sources = [env.File(str(p)) for p in go_builder.package_files(module_dir, target_package, tests=mode == "test")]
+    sources += [env.File(str(p)) for p in go_builder.header_files(
+        [Path(d.abspath) for lib in libs for d in lib.include_dirs])]
+    sources += list(job.libs)
+    label = "TINYGO " if mode == "build" else "TGTEST "
+    nodes = env.Command(build.path(f"{component.name}.elf"), sources,
+                        Action(tinygo_action, f"{label} [{board.id}] $TARGET", varlist=["TINYGO_SIGNATURE"]),
+                        TINYGO_SIGNATURE=signature, TINYGO_JOB=job)
+    extra = build.after_link(component.name, nodes[0])
+    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra,
+                    program=nodes[0], test=mode == "test")
+
+
+def tinygo_action(target, source, env):
+    job = env["TINYGO_JOB"]
+    build = job.build
+    out = target[0].abspath
+    tmp = out + ".tmp"
+    lib_dirs = [go_builder.stage_library(node.abspath, job.stage_dir / Path(node.abspath).stem) for node in job.libs]
+    shared = build.root / "build"
+    child_env = dict(env["ENV"])
+    child_env.update({
+        "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
+        "GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
+        "XDG_CACHE_HOME": str(shared / ".tinygo-cache"),
+        "GOFLAGS": "-mod=readonly -modcacherw", "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off",
+    })
+    with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
+        argv = tinygo_argv(job.tinygo, job.mode, build.board.go.tinygo_target, tmp, job.package, list(job.tags), held)
+        status = spawn.run(argv, env=child_env, cwd=str(job.module_dir)).returncode
+    if status == 0 and not os.path.exists(tmp):
+        sys.stderr.write(f"polyboard: tinygo wrote nothing for {job.package}\n")
+        status = 1
+    if status != 0:
+        for path in (tmp, out):
+            if os.path.exists(path):
+                os.remove(path)
+        return status
+    spawn.commit(tmp, out)
+    return 0
