@@ -107,10 +107,16 @@ def parse_depinfo(text: str) -> list[str]:
 
 def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[str]) -> list[str]:
     board = build.board
-    argv = [cargo, "build", "--release", "--message-format=json-render-diagnostics",
+    # A program's link arguments go to the final crate only (``cargo rustc --bins -- ARGS``): in
+    # RUSTFLAGS they would change the fingerprint of `core` and every dependency, and a staticlib
+    # sharing the target folder would rebuild them all, alternately.
+    argv = [cargo, "rustc" if kind == "program" else "build", "--release",
+            "--message-format=json-render-diagnostics",
             "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target]
     if kind == "staticlib":
         argv.append("--lib")
+    if kind == "program":
+        argv.append("--bins")
     if board.rust.build_std:
         argv.append("-Zbuild-std=" + ",".join(board.rust.build_std))
     if features:
@@ -130,6 +136,7 @@ class CargoJob:
     kind: str
     features: list
     target_dir: Path
+    link_args: tuple = ()  # rust_program: see _program_link_args
 
 
 def _declare(build, component, kind: str) -> Artifact:
@@ -154,9 +161,10 @@ def _declare(build, component, kind: str) -> Artifact:
     # fingerprints keep it correct, and 50 boards of one triple build `core` once, not 50 times.
     config = repr((board.rust.target, board.rust.build_std, board.rust.rustflags, features, cargo, rustc))
     target_dir = build.root / "build" / ".cargo" / f"{board.rust.target}-{zlib.crc32(config.encode()):08x}"
+    link_args = _program_link_args(build, component) if kind == "program" else ()
     job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
-                   kind=kind, features=features, target_dir=target_dir)
-    env_signature = repr((board.rust, features, kind, cargo, rustc))
+                   kind=kind, features=features, target_dir=target_dir, link_args=link_args)
+    env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ()))
     sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
     nodes = env.Command(
         [target, depfile], sources,
@@ -166,6 +174,10 @@ def _declare(build, component, kind: str) -> Artifact:
     )
     if kind == "program" and "generated" in build.extra:
         env.Depends(nodes, build.extra["generated"])
+        # Also the generated text itself (the Value each file is written from): with the
+        # content-timestamp decider, memory.x rewritten in the same second as the previous build
+        # keeps its old timestamp and would be taken as unchanged (the ELF not relinked).
+        env.Depends(nodes, [s for node in build.extra["generated"] for s in node.sources])
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
                         include_dirs=[env.Dir(str(include))] if include.is_dir() else [])
@@ -175,6 +187,31 @@ def _declare(build, component, kind: str) -> Artifact:
         artifact.program = nodes[0]
         artifact.nodes.extend(build.after_link(component.name, nodes[0]))
     return artifact
+
+
+def _program_link_args(build, component) -> tuple:
+    """How a ``rust_program`` links (arguments for the final crate's rustc, path-free).
+
+    The board's C toolchain is the linker (``<c.prefix>gcc`` with the board's CPU flags; Debian's
+    rustc has no working rust-lld). On a bare-metal board: ``-nostartfiles`` (the crate brings its
+    runtime) and ``-T<link_script>`` (option ``link_script``, default ``link.x``: cortex-m-rt's
+    script, which INCLUDEs the ``memory.x`` generated for the board; build/<board>/ is put on the
+    search path). polyboard sets the RUSTFLAGS, so a crate's ``.cargo/config.toml`` rustflags are
+    ignored; ``link_script=""`` leaves the script to the crate's build.rs (``cargo:rustc-link-arg``).
+    """
+    board = build.board
+    linker = f"{board.c.prefix}gcc"
+    build.require_tool(linker, board.c.packages, f"to link Rust program {component.name!r} for board {board.id}")
+    args = ["-C", f"linker={linker}"]
+    link_flags = [str(flag) for flag in build.env.get("CPU_FLAGS", [])]
+    if board.bare_metal:
+        link_flags.append("-nostartfiles")
+        script = component.options.get("link_script", "link.x")
+        if script:
+            link_flags.append(f"-T{script}")
+    for flag in link_flags:
+        args += ["-C", f"link-arg={flag}"]
+    return tuple(args)
 
 
 def cargo_action(target, source, env):
@@ -187,8 +224,14 @@ def cargo_action(target, source, env):
     # tree keeps cargo's fingerprints (core is not rebuilt) and its outputs are bit-identical.
     remap = ["-Zremap-cwd-prefix=."] if board.rust.build_std else [f"--remap-path-prefix={root}=."]
     rustflags = list(board.rust.rustflags) + remap
-    if kind == "program" and "memory_x" in build.extra:
-        rustflags += ["-C", f"link-arg=-L{Path(build.extra['memory_x'].abspath).parent}"]
+    if kind == "program":
+        argv += ["--", *job.link_args]
+        if "memory_x" in build.extra:
+            memory_x = Path(build.extra["memory_x"].abspath)
+            # cargo does not track linker inputs: the memory map's checksum in the final crate's
+            # arguments makes cargo relink when memory.x changes (SCons reruns cargo for that).
+            crc = zlib.crc32(memory_x.read_bytes())
+            argv += ["-C", f"link-arg=-L{memory_x.parent}", "--cfg", f'polyboard_memory_x="{crc:08x}"']
     child_env = dict(env["ENV"])
     child_env.update({
         "RUSTC": job.rustc, "CARGO_TARGET_DIR": str(job.target_dir),
@@ -284,7 +327,7 @@ def declare_host_test(build, component):
     options = component.options
     wanted_os = list(options.get("os", []))
     if wanted_os and board.os not in wanted_os:
-        raise Skip(f"it is declared for os {', '.join(wanted_os)} and {board.id} runs {board.os}")
+        raise Skip(f"it is declared for os {', '.join(wanted_os)} and {board.id} runs {board.os}", quiet=True)
     crate_rel = options.get("crate")
     if not crate_rel:
         raise PolyboardError(f"rust_test {component.name!r} needs crate=DIR", where="SConstruct")
@@ -298,7 +341,7 @@ def declare_host_test(build, component):
         features = tuple(sorted(set(options.get("features", [])) |
                                 {f for f in build.options.get("features", "").split(",") if f}))
         job = HostTestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
-                          features=features, target_dir=build.root / "build" / "host" / "cargo")
+                          features=features, target_dir=build.root / "build" / ".cargo" / "host")
         env.Command(program, [env.File(str(p)) for p in crate_sources(crate_dir)],
                     Action(host_test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
                     RUST_TEST_SIGNATURE=repr(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
