@@ -43,9 +43,9 @@ def polyboard_configure_board(build):
         LINKFLAGS=["$CPU_FLAGS", *board.c.linkflags],
         LIBS=list(board.c.libs),
         CPPDEFINES=[*board.defines, ("BOARD_NAME", f'\\"{board.id}\\"')],
-        CPPPATH=[],
         PREFIX_MAP=f"-ffile-prefix-map={build.root}=.",
     )
+    env.SetDefault(CPPPATH=[])  # appended to by other plugins (hooks run in any order)
     env["CCFLAGS"] = ["$CPU_FLAGS", "$(", "$PREFIX_MAP", "$)"]
     env["CCCOM"] = "$CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES"
     env["ARCOM"] = "$AR $ARFLAGS ${TARGET}.tmp $SOURCES"

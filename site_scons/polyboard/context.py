@@ -17,7 +17,14 @@ from .errors import PolyboardError, ToolMissingError
 
 
 class Skip(Exception):
-    """Raised by a component kind when a board cannot build that component (with the reason)."""
+    """Raised by a component kind when a board cannot build that component (with the reason).
+
+    ``quiet=True`` when the SConstruct itself limited the component to other boards (nothing
+    the user needs to be told about on every run)."""
+
+    def __init__(self, reason: str, *, quiet: bool = False):
+        super().__init__(reason)
+        self.quiet = quiet
 
 
 @attrs.define

@@ -99,6 +99,10 @@ class Project:
         self.hooks.register(self.registry)
         self._check_arguments()
         self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root)
+        verbose = self.arguments.get("verbose", "0")
+        if verbose not in ("0", "1"):
+            raise PolyboardError("expected 0 or 1", where=f"verbose={verbose}")
+        spawn.VERBOSE = verbose == "1"
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
@@ -114,9 +118,11 @@ class Project:
         for board in boards:
             env = S.Environment(tools=[], ENV=self._child_env())
             spawn.install(env)
-            env.Decider("content-timestamp")
-            if self.arguments.get("verbose") != "1":
-                env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
+            # "content", not "content-timestamp": SCons keeps whole-second mtimes, so a file
+            # rewritten twice within one second (a regenerated link.ld, a scripted edit) would
+            # look unchanged. Hashing costs ~6 ms per board on a null build (docs/benchmarks.md).
+            env.Decider("content")
+            env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, jobs_budget=budget,
                                hooks=self.hooks)
             self.hooks.configure_board(build)
@@ -177,7 +183,8 @@ class Project:
                 artifact = declare(build, component)
             except Skip as skip:
                 build.skipped[name] = str(skip)
-                skipped.setdefault(str(skip), []).append(build.board.id)
+                if not skip.quiet:
+                    skipped.setdefault(str(skip), []).append(build.board.id)
                 continue
             except PolyboardError:
                 raise

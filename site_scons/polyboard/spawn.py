@@ -36,10 +36,16 @@ def _log(argv: list[str]) -> None:
             handle.write(shlex.join(argv) + "\n")
 
 
+VERBOSE = False  # verbose=1: print every child's full command line (cargo's and go's too)
+
+
 def run(argv: list[str], *, env: dict | None = None, cwd: str | None = None,
         capture: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Start one child process from an argument list (never a shell)."""
     _log(argv)
+    if VERBOSE:
+        sys.stdout.write(("cd " + shlex.quote(cwd) + " && " if cwd else "") + shlex.join(argv) + "\n")
+        sys.stdout.flush()
     return subprocess.run(argv, env=env, cwd=cwd, text=True, timeout=timeout,
                           stdout=subprocess.PIPE if capture else None,
                           stderr=subprocess.PIPE if capture else None)
