@@ -26,7 +26,6 @@ from pathlib import Path
 from SCons.Action import Action
 
 import attrs
-from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl
 from polyboard.context import Artifact

@@ -34,7 +34,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import attrs
@@ -249,7 +248,7 @@ def _declare(build, component, mode: str) -> Artifact:
     tags = build_tags(board, build.options.get("tags", ""))
     package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
-                libs=tuple(lib.library for lib in libs), stage_dir=build.abspath("go", component.name))
+                libs=tuple(lib.library for lib in libs), stage_dir=build.root / "build" / ".golibs" / board.id / component.name)
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
     signature = repr((go_version(go), target_env(board), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
@@ -322,16 +321,6 @@ def go_action(target, source, env):
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.
     with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
         argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held)
-        status = spawn.run(argv, env=child_env, cwd=str(job.module_dir)).returncode
-    if status == 0 and not os.path.exists(tmp):
-        sys.stderr.write(f"polyboard: go wrote no {'test binary' if job.mode == 'test' else 'program'} "
-                         f"for {job.package} (no test files?)\n")
-        status = 1
-    if status != 0:
-        # Never leave an older program behind that looks like the result of this build.
-        for path in (tmp, out):
-            if os.path.exists(path):
-                os.remove(path)
-        return status
-    spawn.commit(tmp, out)
-    return 0
+        what = "test binary" if job.mode == "test" else "program"
+        return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
+                             nothing=f"go wrote no {what} for {job.package} (no test files?)")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import attrs
@@ -120,14 +119,5 @@ def tinygo_action(target, source, env):
     })
     with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
         argv = tinygo_argv(job.tinygo, job.mode, build.board.go.tinygo_target, tmp, job.package, list(job.tags), held)
-        status = spawn.run(argv, env=child_env, cwd=str(job.module_dir)).returncode
-    if status == 0 and not os.path.exists(tmp):
-        sys.stderr.write(f"polyboard: tinygo wrote nothing for {job.package}\n")
-        status = 1
-    if status != 0:
-        for path in (tmp, out):
-            if os.path.exists(path):
-                os.remove(path)
-        return status
-    spawn.commit(tmp, out)
-    return 0
+        return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
+                             nothing=f"tinygo wrote nothing for {job.package}")

@@ -8,6 +8,7 @@ point (:func:`polyboard.project.start`) and the action wrappers convert it into 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 EXIT_USER_ERROR = 2
 
@@ -38,7 +39,7 @@ class ToolMissingError(PolyboardError):
     """A required program is not on PATH; the message says how to install it."""
 
 
-def exit_with(error: PolyboardError) -> "NoReturn":  # noqa: F821 - typing only
+def exit_with(error: PolyboardError) -> NoReturn:
     """Print *error* as one line and exit with status 2, as SCons does for its own user errors."""
     text = " ".join(str(error).split("\n"))
     sys.stderr.write(f"scons: *** {text}\n")

@@ -17,11 +17,11 @@ from typing import Any
 from SCons.Action import Action
 
 from .board_files import BoardCatalog
-from .context import Artifact, BoardBuild, Component, Skip
+from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import jobs, spawn, verbs
+from . import jobs, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -118,10 +118,7 @@ class Project:
         for board in boards:
             env = S.Environment(tools=[], ENV=self._child_env())
             spawn.install(env)
-            # "content", not "content-timestamp": SCons keeps whole-second mtimes, so a file
-            # rewritten twice within one second (a regenerated link.ld, a scripted edit) would
-            # look unchanged. Hashing costs ~6 ms per board on a null build (docs/benchmarks.md).
-            env.Decider("content")
+            env.Decider(signatures.decide)  # content signatures; see signatures.py for why
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, jobs_budget=budget,
                                hooks=self.hooks)

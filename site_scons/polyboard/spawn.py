@@ -56,6 +56,24 @@ def commit(temporary: str | Path, target: str | Path) -> None:
     os.replace(temporary, target)
 
 
+def produce(argv: list[str], *, env: dict, cwd: str, temporary: str, target: str, nothing: str) -> int:
+    """Run a tool that writes *temporary*, then commit it to *target*.
+
+    On failure (or when the tool wrote nothing; *nothing* says why that happens) both files are
+    removed, so an older output never looks like the result of this build."""
+    status = run(argv, env=env, cwd=cwd).returncode
+    if status == 0 and not os.path.exists(temporary):
+        sys.stderr.write(f"polyboard: {nothing}\n")
+        status = 1
+    if status != 0:
+        for path in (temporary, target):
+            if os.path.exists(path):
+                os.remove(path)
+        return status
+    commit(temporary, target)
+    return 0
+
+
 def scons_spawn(sh, esc, cmd, args, env) -> int:
     """SCons SPAWN: run the escaped command line as an argument list, without a shell."""
     argv = shlex.split(" ".join(args))
