@@ -1,7 +1,8 @@
 """Fixtures shared by the test suite.
 
-``tree``: one copy of the reference tree per session, built once for stm32f4 and lm3s6965 and
-shared by every toolchain test that only reads it. ``scratch_tree``: a fresh source-only copy for
+``tree``: one copy of the reference tree per session, built once for every shipped board and
+shared by every toolchain test: read-only tests use it as it is, tests that edit files take a
+``copy_built_tree`` of it (about two seconds) instead of building from scratch. ``scratch_tree``: a fresh source-only copy for
 a test that edits files. ``built_scratch_tree``: a copy of the built session tree for a test that
 edits a C file and rebuilds only what changed.
 """
@@ -15,12 +16,12 @@ import pytest
 
 from helpers import copy_built_tree, copy_tree, run_scons
 
-SESSION_BOARDS = "stm32f4,lm3s6965"
+SESSION_BOARDS = "stm32f4,lm3s6965,rpi3,rpi4,visionfive2"
 
 
 @pytest.fixture(scope="session")
 def tree(tmp_path_factory) -> SimpleNamespace:
-    """The reference tree built for stm32f4 and lm3s6965 (``.path``; the build's output in ``.build``)."""
+    """The reference tree built for all five boards (``.path``; the build's output in ``.build``)."""
     path = copy_tree(tmp_path_factory.mktemp("session") / "tree")
     result = run_scons(path, f"boards={SESSION_BOARDS}", "-j2")
     assert result.returncode == 0, f"the session build failed:\n{result.output}"

@@ -44,11 +44,12 @@ def copy_tree(dest: Path) -> Path:
 
 
 def copy_built_tree(source: Path, dest: Path) -> Path:
-    """Copy a built tree with its SCons state but without cargo's target folders: SCons then
-    considers the Rust libraries up to date and never starts cargo (the copy's ``rustflags``
-    carry another path, so cargo itself would rebuild ``core`` from source)."""
-    shutil.copytree(source, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "cargo", "target"))
+    """Copy a built tree whole, with SCons's state and the tools' caches (``build/.cargo``,
+    ``build/.gocache``), keeping modification times: SCons and cargo then see it up to date,
+    and RUSTFLAGS carry no path, so an edit rebuilds only the edited crate, never ``core``.
+    ``cp -a`` copies the ~1 GB of a five-board tree in about two seconds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", str(source), str(dest)], check=True, timeout=300)
     return dest
 
 

@@ -108,17 +108,12 @@ def test_microcontroller_says_why_go_is_skipped(tmp_path):
 # -- real builds (cross compilers, cargo build-std, Go, QEMU user mode) ----------------------------
 
 @pytest.fixture(scope="session")
-def linux_tree(tmp_path_factory) -> Path:
-    """The tree built once for the three Linux boards, then settled by a second (null) build."""
-    path = copy_tree(tmp_path_factory.mktemp("linux") / "tree")
-    boards = "boards=" + ",".join(LINUX_BOARDS)
-    result = run_scons(path, boards, "-j2")
-    assert result.returncode == 0, f"the Linux boards' build failed:\n{result.output}"
+def linux_tree(tree) -> Path:
+    """The session tree (built once for every board, see conftest.py)."""
     for board in LINUX_BOARDS:
-        assert (path / "build" / board / "app").is_file()
-        assert (path / "build" / board / "kern-test").is_file()
-    run_scons(path, boards)
-    return path
+        assert (tree.path / "build" / board / "app").is_file()
+        assert (tree.path / "build" / board / "kern-test").is_file()
+    return tree.path
 
 
 @pytest.mark.toolchain
