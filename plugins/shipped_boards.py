@@ -2,27 +2,25 @@
 
 A firmware tree's own ``boards/`` folder is searched first, so a tree can inherit from a shipped
 board (``inherits = "stm32f4"``) or override one by giving its file the same name. The shipped
-files are this repository's ``boards/`` folder, next to the ``plugins/`` folder this module lives
-in (a source checkout or an editable install); an installation that carries them inside the
-package (``polyboard_plugins/boards/``) is served from there.
+files are the ``polyboard_boards`` package's data (this repository's ``boards/`` folder, mapped
+in pyproject.toml), so a wheel and an editable install find them the same way.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from polyboard import hookimpl
 
-_HERE = Path(__file__).resolve().parent
-CANDIDATES = (_HERE / "boards", _HERE.parent / "boards")
-
 
 def shipped_board_dir() -> Path | None:
     """The folder of shipped board files, or None when this installation has none."""
-    for candidate in CANDIDATES:
-        if candidate.is_dir() and any(candidate.glob("*.toml")):
-            return candidate
-    return None
+    try:
+        folder = Path(str(resources.files("polyboard_boards")))
+    except ModuleNotFoundError:
+        folder = Path(__file__).resolve().parent.parent / "boards"  # a source tree on sys.path only
+    return folder if folder.is_dir() and any(folder.glob("*.toml")) else None
 
 
 @hookimpl
