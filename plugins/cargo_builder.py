@@ -40,7 +40,7 @@ CRATE_FILES = ("*.rs", "Cargo.toml", "Cargo.lock", "build.rs", "*.h", "*.x", "*.
 def polyboard_register(registry):
     registry.add_component_kind("rust_staticlib", declare_staticlib, help="a Rust staticlib for C/cgo")
     registry.add_component_kind("rust_program", declare_program, help="a Rust bin crate that is the firmware")
-    registry.add_component_kind("rust_test", declare_host_test, help="a crate's unit tests, built and run on the build host")
+    registry.add_component_kind("rust_test", declare_test, help="a crate's unit tests, run on the board's emulated target (or the host)")
     registry.add_option("cargo", "the cargo to use (default: /usr/bin/cargo when the board needs build-std, else cargo)")
     registry.add_option("rustc", "the rustc cargo uses (default: /usr/bin/rustc when the board needs build-std, else rustc)")
     registry.add_option("features", "comma-separated cargo features for every Rust component")
@@ -300,11 +300,11 @@ def declare_program(build, component):
     return _declare(build, component, "program")
 
 
-# -- rust_test: the crate's #[test]s, built for and run on the build host -------------------------
+# -- rust_test: the crate's #[test]s, on the board's target (under its emulator) or on the host ---
 
 @attrs.frozen
-class HostTestJob:
-    """What the host test action needs at build time (its signature is RUST_TEST_SIGNATURE)."""
+class TestJob:
+    """What a test build needs at build time (its signature is RUST_TEST_SIGNATURE)."""
 
     root: Path
     crate_dir: Path
@@ -312,43 +312,68 @@ class HostTestJob:
     cargo: str
     features: tuple
     target_dir: Path
+    rustc: str = ""          # empty: the host toolchain as found on PATH
+    triple: str = ""         # empty: the build host
+    build_std: bool = False
+    linker: str = ""
 
 
-def declare_host_test(build, component):
-    """``rust_test(name, crate=DIR, os=[...])``: ``cargo test --no-run`` for the build host.
+def declare_test(build, component):
+    """``rust_test(name, crate=DIR, os=[...], on="target"|"host")``: the crate's unit tests.
 
-    The tests do not depend on the board, so the node is declared once per run, in
-    ``build/host/<name>/``, and every board's ``test`` runs that one binary directly
-    (``runner="host"``). ``os`` limits the boards the suite belongs to (e.g. ``["linux"]``: the
-    microcontroller boards test the kernel on target with their own test firmware).
+    ``on="target"`` (the default, for boards that run Linux): built for the board's Rust target,
+    with ``std`` and ``test`` built from source where the target has no prebuilt std, linked by
+    the board's C compiler, and run under the board's emulator like any program: the kernel is
+    tested on the emulated CPU, not only on the build host. Tests unwind (libtest runs
+    panic=abort tests in child processes it cannot start under qemu-user).
+    ``on="host"``: built once per run for the build host (``build/host/<name>/``) and run there.
+    ``os`` limits the boards the suite belongs to (microcontrollers test with test firmware).
     """
     board = build.board
     options = component.options
     wanted_os = list(options.get("os", []))
     if wanted_os and board.os not in wanted_os:
         raise Skip(f"it is declared for os {', '.join(wanted_os)} and {board.id} runs {board.os}", quiet=True)
+    on = options.get("on", "target")
+    if on not in ("target", "host"):
+        raise PolyboardError(f"on={on!r} is not valid; choose 'target' or 'host'", where="SConstruct",
+                             key=f"{component.name}.on")
     crate_rel = options.get("crate")
     if not crate_rel:
         raise PolyboardError(f"rust_test {component.name!r} needs crate=DIR", where="SConstruct")
     crate_dir = build.source(crate_rel, key="SConstruct")
     if not (crate_dir / "Cargo.toml").is_file():
         raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    features = tuple(sorted(set(options.get("features", [])) |
+                            {f for f in build.options.get("features", "").split(",") if f}))
     env = build.env
+    sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
+    if on == "target" and board.os == "linux" and board.rust is not None and board.rust.target:
+        cargo, rustc = _tools(build)
+        build.require_tool(f"{board.c.prefix}gcc", board.c.packages, f"to link Rust tests for {board.id}")
+        job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, features=features,
+                      target_dir=build.root / "build" / ".cargo" / f"{board.rust.target}-tests",
+                      rustc=rustc, triple=board.rust.target, build_std=bool(board.rust.build_std),
+                      linker=f"{board.c.prefix}gcc")
+        program = env.File(build.path(component.name, component.name))
+        env.Command(program, sources,
+                    Action(test_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
+                    RUST_TEST_SIGNATURE=repr(("target-test", crate_rel, features, board.rust, job.linker, cargo, rustc)),
+                    RUST_TEST_JOB=job)
+        return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program, test=True)
     program = env.File(f"#build/host/{component.name}/{component.name}")
     if not program.has_builder():  # the first board declares it; the others share the node
         cargo = build.require_tool("cargo", ("cargo",), "to build the Rust tests for the build host")
-        features = tuple(sorted(set(options.get("features", [])) |
-                                {f for f in build.options.get("features", "").split(",") if f}))
-        job = HostTestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
-                          features=features, target_dir=build.root / "build" / ".cargo" / "host")
-        env.Command(program, [env.File(str(p)) for p in crate_sources(crate_dir)],
-                    Action(host_test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
+        job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
+                      features=features, target_dir=build.root / "build" / ".cargo" / "host")
+        env.Command(program, sources,
+                    Action(test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
                     RUST_TEST_SIGNATURE=repr(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
     return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program,
                     test=True, runner="host")
 
 
-def host_test_action(target, source, env):
+def test_action(target, source, env):
     """Build the crate's test harness; the executable's path comes from cargo's JSON messages."""
     job = env["RUST_TEST_JOB"]
     argv = [job.cargo, "test", "--no-run", "--lib", "--message-format=json-render-diagnostics",
@@ -357,7 +382,20 @@ def host_test_action(target, source, env):
         argv += ["--features", ",".join(job.features)]
     child_env = dict(env["ENV"])
     child_env.update({"CARGO_TARGET_DIR": str(job.target_dir), "CARGO_TERM_COLOR": "never",
-                      "CARGO_INCREMENTAL": "0", "CARGO_ENCODED_RUSTFLAGS": f"--remap-path-prefix={job.root}=."})
+                      "CARGO_INCREMENTAL": "0"})
+    if job.triple:
+        argv += ["--target", job.triple]
+        triple_key = job.triple.upper().replace("-", "_")
+        child_env.update({"RUSTC": job.rustc, f"CARGO_TARGET_{triple_key}_LINKER": job.linker,
+                          "CARGO_PROFILE_DEV_PANIC": "unwind"})
+        if job.build_std:
+            argv.append("-Zbuild-std=std,panic_unwind,test")
+            child_env["RUSTC_BOOTSTRAP"] = "1"
+            child_env["CARGO_ENCODED_RUSTFLAGS"] = "-Zremap-cwd-prefix=."
+        else:
+            child_env["CARGO_ENCODED_RUSTFLAGS"] = f"--remap-path-prefix={job.root}=."
+    else:
+        child_env["CARGO_ENCODED_RUSTFLAGS"] = f"--remap-path-prefix={job.root}=."
     with jobs.tokens():
         child_env["MAKEFLAGS"] = jobs.makeflags()
         result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)

@@ -133,6 +133,10 @@ def test_go_and_rust_tests_pass(linux_tree, board):
     assert f"[{board}] --- PASS: TestCRC32CheckValue" in result.stdout  # -test.v reached the binary
     assert f"[{board}] PASS" in result.stdout
     assert f"[{board}] test result: ok." in result.stdout
+    emulator = {"rpi3": "qemu-arm", "rpi4": "qemu-aarch64", "visionfive2": "qemu-riscv64"}[board]
+    # the kernel's Rust tests ran on the board's emulated CPU, not on the build host
+    assert re.search(rf"test kernel-test: {emulator} -L \S+ \S+/build/{board}/kernel-test/kernel-test",
+                     result.stdout), result.stdout
     summary = result.stdout.split("polyboard summary:")[1]
     assert re.search(rf"{board}\s+kern-test\s+test\s+pass", summary), summary
     assert re.search(rf"{board}\s+kernel-test\s+test\s+pass", summary), summary
