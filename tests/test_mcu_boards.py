@@ -147,3 +147,17 @@ def test_region_overflow_fails_the_build_and_names_the_region(built_scratch_tree
     assert "LINK    [stm32f4-tiny] build/stm32f4-tiny/firmware.elf" in again.stdout
     assert "hello from polyboard" not in again.stdout, "an image that does not fit is never run"
     assert "run firmware" not in again.output
+
+
+def test_one_failing_board_does_not_hide_the_others(built_scratch_tree: Path):
+    """run over three boards where only lm3s6965's firmware fails: every board is run, the one
+    summary table shows all three, and the exit status is the failing firmware's own."""
+    _edit_main(built_scratch_tree, "    return failures ? 1 : 0;",
+               '    if (strcmp(BOARD_NAME, "lm3s6965") == 0) return 4;\n    return failures ? 1 : 0;')
+    result = run_scons(built_scratch_tree, "boards=lm3s6965,stm32f4,rpi4", "-j2", "run", timeout=RUN_TIMEOUT)
+    assert result.returncode == 4, result.output
+    summary = result.stdout.split("polyboard summary:")[1]
+    assert re.search(r"lm3s6965\s+firmware\s+run\s+FAIL \(exit 4\)", summary), summary
+    assert re.search(r"stm32f4\s+firmware\s+run\s+pass", summary), summary
+    assert re.search(r"rpi4\s+app\s+run\s+pass", summary), summary
+    assert "2 passed, 1 failed" in summary
