@@ -87,7 +87,7 @@ class Project:
 
     def __init__(self, root: Path, arguments: dict[str, str], targets: list[str], *,
                  default_board: str = DEFAULT_BOARD, entry_points: list | None = None):
-        import SCons.Script as S  # imported here so pure-logic modules stay importable without SCons
+        import SCons.Script as S  # only valid while SCons reads an SConstruct
 
         self.root = root
         self.arguments = dict(arguments)
@@ -109,7 +109,6 @@ class Project:
 
         num_jobs = max(1, int(S.GetOption("num_jobs") or 1))
         jobs.configure(num_jobs)
-        budget = num_jobs
         S.DefaultEnvironment(tools=[])  # the default environment would probe every compiler
         cache = self.arguments.get("cache") or os.environ.get("SCONS_CACHE_DIR")
         if cache:
@@ -120,7 +119,7 @@ class Project:
             spawn.install(env)
             env.Decider(signatures.decide)  # content signatures; see signatures.py for why
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
-            build = BoardBuild(board=board, env=env, root=root, options=self.options, jobs_budget=budget,
+            build = BoardBuild(board=board, env=env, root=root, options=self.options, jobs_budget=num_jobs,
                                hooks=self.hooks)
             self.hooks.configure_board(build)
             self.builds.append(build)
