@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
-
 from SCons.Action import Action
 
 from polyboard import hookimpl
@@ -21,6 +18,9 @@ from polyboard import hookimpl
 def region_usage(elf_path: str, regions) -> dict[str, int]:
     """Bytes used per region: each allocated section at its run address, plus the load image of
     initialised data stored in another region (e.g. ``.data`` copied from FLASH to RAM)."""
+    from elftools.elf.constants import SH_FLAGS  # imported when a report is built, not on every run
+    from elftools.elf.elffile import ELFFile
+
     used = {r.name: 0 for r in regions}
 
     ordered = sorted(regions, key=lambda r: r.origin)

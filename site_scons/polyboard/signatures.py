@@ -10,31 +10,57 @@ Two rules on top of SCons's own content signatures:
   sources and SCons would call the target up to date (SCons bug tracker #2718). So a target
   whose content hash differs from the one recorded for it is rebuilt.
 
-Hashing a target costs what hashing a dependency costs; measured in docs/benchmarks.md.
+A target is hashed only when its size and whole-second mtime cannot tell (see target_is_stale).
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import threading
 
 import SCons.Node.FS
 import SCons.Util
 
 _VERIFIED: dict[int, bool] = {}
+_RECORD_SECOND: int | None = None
 _LOCK = threading.Lock()
 
 
+def _record_second(top: str) -> int:
+    """The whole second in which SCons last wrote its record (.sconsign), -1 if never."""
+    global _RECORD_SECOND
+    if _RECORD_SECOND is None:
+        times = [os.stat(path).st_mtime for path in glob.glob(os.path.join(top, ".sconsign*.dblite"))]
+        _RECORD_SECOND = int(max(times)) if times else -1
+    return _RECORD_SECOND
+
+
 def target_is_stale(target) -> bool:
-    """True when *target* exists but its bytes are not the bytes its last recorded build made."""
+    """True when *target* exists but is not the file its last recorded build made.
+
+    A different size or modification second proves it without reading the file. Equal ones
+    prove nothing only when the record was taken in the same second as SCons's last write of
+    .sconsign (a later rewrite in that second keeps both); only then is the content hashed.
+    So a null build reads no target that has been at rest for a second."""
     key = id(target)
     with _LOCK:
         if key in _VERIFIED:
             return _VERIFIED[key]
     stale = False
     if isinstance(target, SCons.Node.FS.File) and target.exists():
-        recorded = getattr(target.get_stored_info().ninfo, "csig", None)
+        record = target.get_stored_info().ninfo
+        recorded = getattr(record, "csig", None)
         if recorded:
-            stale = SCons.Util.hash_file_signature(target.get_abspath()) != recorded
+            path = target.get_abspath()
+            stat = os.stat(path)
+            size, second = getattr(record, "size", None), getattr(record, "timestamp", None)
+            if size is None or second is None:
+                stale = SCons.Util.hash_file_signature(path) != recorded
+            elif size != stat.st_size or second != int(stat.st_mtime):
+                stale = True
+            elif second >= _record_second(target.fs.Dir("#").get_abspath()):
+                stale = SCons.Util.hash_file_signature(path) != recorded
     with _LOCK:
         _VERIFIED[key] = stale
     return stale
