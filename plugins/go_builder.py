@@ -22,9 +22,9 @@ What SCons sees (computed at read time from files, no ``go list``): go.mod/go.su
 ``.go``/``.c``/``.h``/``.s`` files (``_test.go`` only for go_test) and those of every package of
 the same module it imports, transitively (imports are read with a regular expression, which can
 only over-approximate); the libraries' nodes and their include directories' headers.
-Go's cache does not notice a changed C library (``go help cache``): each library is staged in a
-directory named after its content hash, so a new ``libkernel.a`` changes ``CGO_LDFLAGS``, which
-is part of Go's cache key, and the program is really relinked.
+Go's cache does not notice a changed C library (``go help cache``): the libraries' content hash
+goes into ``-ldflags`` (see go_argv), so a new ``libkernel.a`` relinks the program, and only
+relinks it; ``CGO_LDFLAGS`` names the libraries' own folders and stays the same.
 """
 
 from __future__ import annotations
@@ -99,13 +99,19 @@ def target_env(board) -> dict[str, str]:
     return env
 
 
-def go_argv(go: str, mode: str, output: str, package: str, tags: list[str], parallel: int) -> list[str]:
-    """``go build`` or ``go test -c`` writing *output*; always ``-trimpath``, no VCS stamping."""
+def go_argv(go: str, mode: str, output: str, package: str, tags: list[str], parallel: int,
+            link_inputs: str = "") -> list[str]:
+    """``go build`` or ``go test -c`` writing *output*; always ``-trimpath``, no VCS stamping.
+
+    *link_inputs* (the C libraries' content hash) goes into the link flags: Go's cache does not
+    see C libraries, and a changed flag makes it relink, and only relink (a changed CGO_LDFLAGS
+    would recompile every cgo package, runtime/cgo included). ``-X`` names no variable that
+    exists, so the bytes do not carry the hash."""
     argv = [go, "test", "-c"] if mode == "test" else [go, "build"]
     # -buildid= : the build ID hashes the action's inputs, including CGO_LDFLAGS with the tree's
-    # absolute library path; without it the bytes depend only on the sources (and Go relinks
-    # every time SCons runs it, which is when an input changed).
-    argv += ["-trimpath", "-buildvcs=false", "-ldflags=-buildid=", "-p", str(max(1, parallel))]
+    # absolute library path; without it the bytes depend only on the sources.
+    ldflags = "-buildid=" + (f" -X=main.polyboardLinkInputs={link_inputs}" if link_inputs else "")
+    argv += ["-trimpath", "-buildvcs=false", f"-ldflags={ldflags}", "-p", str(max(1, parallel))]
     if tags:
         argv += ["-tags", ",".join(tags)]
     return argv + ["-o", output, package]
@@ -214,7 +220,6 @@ class GoJob:
     package: str
     tags: tuple
     libs: tuple      # SCons nodes of the static libraries
-    stage_dir: Path  # where libraries are staged under their content hash
 
 
 def _declare(build, component, mode: str) -> Artifact:
@@ -248,7 +253,7 @@ def _declare(build, component, mode: str) -> Artifact:
     tags = build_tags(board, build.options.get("tags", ""))
     package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
-                libs=tuple(lib.library for lib in libs), stage_dir=build.root / "build" / ".golibs" / board.id / component.name)
+                libs=tuple(lib.library for lib in libs))
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
     signature = repr((go_version(go), target_env(board), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
@@ -278,7 +283,8 @@ def declare_test(build, component):
 # -- the action -------------------------------------------------------------------------------------
 
 def stage_library(library: str, stage_dir: Path) -> Path:
-    """Copy *library* to ``<stage_dir>/<content hash>/`` (once) and drop older stagings."""
+    """Copy *library* to ``<stage_dir>/<content hash>/`` (once): TinyGo's way to a relink (its
+    link flags are not verified here); go itself uses the hash in ``-ldflags``, see go_argv."""
     digest = content_hash(library)
     directory = stage_dir / digest
     staged = directory / os.path.basename(library)
@@ -299,16 +305,8 @@ def go_action(target, source, env):
     child_env.update(target_env(board))
     child_env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
     shared = build.root / "build"
-    lib_dirs = []
-    stage_dirs = {}
-    for node in job.libs:
-        stage_root = job.stage_dir / Path(node.abspath).stem
-        stage_dirs[stage_root] = stage_library(node.abspath, stage_root)
-        lib_dirs.append(stage_dirs[stage_root])
-    for stage_root, keep in stage_dirs.items():
-        for old in stage_root.iterdir():
-            if old != keep and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
+    lib_dirs = sorted({os.path.dirname(node.abspath) for node in job.libs})
+    link_inputs = "".join(content_hash(node.abspath) for node in job.libs)
     child_env.update({
         "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
         "GOCACHE": str(shared / ".gocache"),   # content-addressed: safe to share between boards
@@ -320,7 +318,7 @@ def go_action(target, source, env):
         os.remove(tmp)
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.
     with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
-        argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held)
+        argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held, link_inputs)
         what = "test binary" if job.mode == "test" else "program"
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
                              nothing=f"go wrote no {what} for {job.package} (no test files?)")
