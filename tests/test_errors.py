@@ -106,6 +106,14 @@ CASES = [
     pytest.param({}, ["board=stm32f4", "run", "component=nope"], {},
                  ["component=nope:", "no runnable component 'nope'", "valid components: firmware, firmware-test"],
                  id="run-unknown-component"),
+    pytest.param({"SConstruct": "import polyboard\nproject = polyboard.start()\n"
+                                "project.rust_test('kt', crate='src/kernel', on='moon')\nproject.finish()\n"},
+                 ["board=rpi4"], {}, ["SConstruct: kt.on:", "'moon' is not valid", "'target' or 'host'"],
+                 id="rust-test-on-not-target-or-host"),
+    pytest.param({"SConstruct": "import polyboard\nproject = polyboard.start()\n"
+                                "project.rust_stticlib('k', crate='src/kernel')\nproject.finish()\n"},
+                 ["board=stm32f4"], {}, ["SConstruct:", "unknown component kind 'rust_stticlib'", "rust_staticlib"],
+                 id="unknown-component-kind"),
 ]
 
 
