@@ -17,6 +17,7 @@ so a checkout elsewhere fetches the same artifact from a shared CacheDir.
 from __future__ import annotations
 
 import json
+import tomllib
 import zlib
 import os
 import shutil
@@ -75,6 +76,26 @@ def crate_sources(crate_dir: Path) -> list[Path]:
             if any(path.match(pattern) for pattern in CRATE_FILES):
                 files.append(path)
     return files
+
+
+def requested_features(build, component, crate_dir: Path, crate_rel: str) -> list[str]:
+    """The component's and the command line's cargo features, checked against the crate's
+    Cargo.toml when the SConstruct is read (a typo is one line, before anything is built)."""
+    from_line = [f for f in build.options.get("features", "").split(",") if f]
+    wanted = sorted(set(component.options.get("features", [])) | set(from_line))
+    if not wanted:
+        return wanted
+    with open(crate_dir / "Cargo.toml", "rb") as handle:
+        manifest = tomllib.load(handle)
+    optional = {name for name, spec in manifest.get("dependencies", {}).items()
+                if isinstance(spec, dict) and spec.get("optional")}
+    known = set(manifest.get("features", {})) | optional
+    for feature in wanted:
+        if feature not in known:
+            where = f"features={','.join(from_line)}" if feature in from_line else "SConstruct"
+            raise PolyboardError(f"crate {crate_rel!r} ({crate_rel}/Cargo.toml) has no feature {feature!r}; "
+                                 f"valid features: {', '.join(sorted(known)) or '(none)'}", where=where)
+    return wanted
 
 
 def parse_depinfo(text: str) -> list[str]:
@@ -150,8 +171,7 @@ def _declare(build, component, kind: str) -> Artifact:
     if not (crate_dir / "Cargo.toml").is_file():
         raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
     cargo, rustc = _tools(build)
-    features = sorted(set(component.options.get("features", [])) |
-                      {f for f in build.options.get("features", "").split(",") if f})
+    features = requested_features(build, component, crate_dir, crate_rel)
     lib_name = component.options.get("lib_name") or component.name
     out_name = f"lib{lib_name}.a" if kind == "staticlib" else f"{component.name}.elf"
     target = build.path(component.name, out_name)
@@ -344,8 +364,7 @@ def declare_test(build, component):
     crate_dir = build.source(crate_rel, key="SConstruct")
     if not (crate_dir / "Cargo.toml").is_file():
         raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
-    features = tuple(sorted(set(options.get("features", [])) |
-                            {f for f in build.options.get("features", "").split(",") if f}))
+    features = tuple(requested_features(build, component, crate_dir, crate_rel))
     env = build.env
     sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
     if on == "target" and board.os == "linux" and board.rust is not None and board.rust.target:
