@@ -233,6 +233,30 @@ def _program_link_args(build, component) -> tuple:
     return tuple(args)
 
 
+def run_cargo(argv: list[str], child_env: dict, crate_dir: Path) -> tuple[int, list[dict]]:
+    """Run cargo on the shared jobserver (our token is cargo's implicit one; it takes more).
+
+    Returns the exit status and cargo's ``compiler-artifact`` messages for *crate_dir*'s own
+    package: artifact paths are what cargo says, never guessed. Errors are shown as cargo
+    rendered them."""
+    with jobs.tokens():
+        child_env["MAKEFLAGS"] = jobs.makeflags()
+        result = spawn.run(argv, env=child_env, cwd=str(crate_dir), capture=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        return result.returncode, []
+    messages = []
+    for line in result.stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if message.get("reason") == "compiler-artifact" and \
+                message.get("manifest_path") == str(crate_dir / "Cargo.toml"):
+            messages.append(message)
+    return 0, messages
+
+
 def cargo_action(target, source, env):
     """Run cargo, take the artifact named by its JSON messages, keep its in-tree dep-info."""
     job = env["CARGO_JOB"]
@@ -259,24 +283,15 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    with jobs.tokens():  # cargo's implicit token; it takes more from the shared jobserver
-        child_env["MAKEFLAGS"] = jobs.makeflags()
-        result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)
+    status, messages = run_cargo(argv, child_env, job.crate_dir)
+    if status != 0:
+        return status
     artifact = None
-    for line in result.stdout.splitlines():
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if message.get("reason") == "compiler-artifact" and \
-                message.get("manifest_path") == str(job.crate_dir / "Cargo.toml"):
-            for filename in message.get("filenames", []):
-                if (kind == "staticlib" and filename.endswith(".a")) or \
-                        (kind == "program" and message.get("executable") == filename):
-                    artifact = filename
-    sys.stderr.write(result.stderr if result.returncode else "")
-    if result.returncode != 0:
-        return result.returncode
+    for message in messages:
+        for filename in message.get("filenames", []):
+            if (kind == "staticlib" and filename.endswith(".a")) or \
+                    (kind == "program" and message.get("executable") == filename):
+                artifact = filename
     if artifact is None:
         sys.stderr.write(f"polyboard: cargo reported no {kind} artifact for {job.crate_rel}\n")
         return 1
@@ -415,21 +430,12 @@ def test_action(target, source, env):
             child_env["CARGO_ENCODED_RUSTFLAGS"] = f"--remap-path-prefix={job.root}=."
     else:
         child_env["CARGO_ENCODED_RUSTFLAGS"] = f"--remap-path-prefix={job.root}=."
-    with jobs.tokens():
-        child_env["MAKEFLAGS"] = jobs.makeflags()
-        result = spawn.run(argv, env=child_env, cwd=str(job.crate_dir), capture=True)
-    sys.stderr.write(result.stderr if result.returncode else "")
-    if result.returncode != 0:
-        return result.returncode
+    status, messages = run_cargo(argv, child_env, job.crate_dir)
+    if status != 0:
+        return status
     executable = None
-    for line in result.stdout.splitlines():
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if message.get("reason") == "compiler-artifact" and message.get("executable") and \
-                message.get("manifest_path") == str(job.crate_dir / "Cargo.toml") and \
-                message.get("profile", {}).get("test"):
+    for message in messages:
+        if message.get("executable") and message.get("profile", {}).get("test"):
             executable = message["executable"]
     if executable is None:
         sys.stderr.write(f"polyboard: cargo reported no test executable for {job.crate_rel}\n")
