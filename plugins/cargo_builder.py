@@ -192,11 +192,7 @@ def _declare(build, component, kind: str) -> Artifact:
         target_scanner=env.Scanner(function=_depinfo_scanner, name="cargo-depinfo"),
     )
     if kind == "program" and "generated" in build.extra:
-        env.Depends(nodes, build.extra["generated"])
-        # Also the generated text itself (the Value each file is written from): with the
-        # content-timestamp decider, memory.x rewritten in the same second as the previous build
-        # keeps its old timestamp and would be taken as unchanged (the ELF not relinked).
-        env.Depends(nodes, [s for node in build.extra["generated"] for s in node.sources])
+        env.Depends(nodes, build.extra["generated"])  # memory.x (compared by content: signatures.py)
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
                         include_dirs=[env.Dir(str(include))] if include.is_dir() else [])
