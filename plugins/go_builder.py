@@ -317,7 +317,7 @@ def go_action(target, source, env):
     if os.path.exists(tmp):
         os.remove(tmp)
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.
-    with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
+    with jobs.tokens(extra_wanted=jobs.size() - 1) as held:
         argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held, link_inputs)
         what = "test binary" if job.mode == "test" else "program"
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,

@@ -117,7 +117,7 @@ def tinygo_action(target, source, env):
         "XDG_CACHE_HOME": str(shared / ".tinygo-cache"),
         "GOFLAGS": "-mod=readonly -modcacherw", "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off",
     })
-    with jobs.tokens(extra_wanted=max(0, build.jobs_budget - 1)) as held:
+    with jobs.tokens(extra_wanted=jobs.size() - 1) as held:
         argv = tinygo_argv(job.tinygo, job.mode, build.board.go.tinygo_target, tmp, job.package, list(job.tags), held)
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
                              nothing=f"tinygo wrote nothing for {job.package}")

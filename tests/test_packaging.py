@@ -4,6 +4,7 @@ board files, so `pip install polyboard` is enough for a tree of one's own."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,7 +14,16 @@ from helpers import REPO
 
 
 def test_wheel_carries_framework_plugins_and_boards(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)],
+    # Built from a copy: setuptools writes build/lib next to pyproject.toml, and tests never
+    # write into the repository.
+    source = tmp_path / "source"
+    for part in ("pyproject.toml", "README.md", "site_scons", "plugins", "boards"):
+        if (REPO / part).is_dir():
+            shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(REPO / part, source / part)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
                    check=True, timeout=600, stdout=subprocess.DEVNULL)
     (wheel,) = tmp_path.glob("polyboard-*.whl")
     with zipfile.ZipFile(wheel) as archive:

@@ -61,7 +61,6 @@ class BoardBuild:
     env: Any
     root: Path
     options: dict
-    jobs_budget: int = 1  # -j: the most tokens one action may hold (go gets -p from what it holds)
     hooks: Any = None
     artifacts: dict = attrs.field(factory=dict)
     skipped: dict = attrs.field(factory=dict)

@@ -59,6 +59,11 @@ def configure(size: int) -> None:
     _SIZE = max(1, size)
 
 
+def size() -> int:
+    """The budget: how many tokens there are in all."""
+    return _SIZE
+
+
 def pool() -> TokenPool:
     global _POOL
     with _LOCK:

@@ -119,8 +119,7 @@ class Project:
             spawn.install(env)
             env.Decider(signatures.decide)  # content signatures; see signatures.py for why
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
-            build = BoardBuild(board=board, env=env, root=root, options=self.options, jobs_budget=num_jobs,
-                               hooks=self.hooks)
+            build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks)
             self.hooks.configure_board(build)
             self.builds.append(build)
         self.components: list[Component] = []
