@@ -5,16 +5,21 @@ shared by every toolchain test: read-only tests use it as it is, tests that edit
 ``copy_built_tree`` of it (about two seconds) instead of building from scratch. ``scratch_tree``: a fresh source-only copy for
 a test that edits files. ``built_scratch_tree``: a copy of the built session tree for a test that
 edits a C file and rebuilds only what changed.
+
+Disk: a built copy is ~1.7 GB, almost all of it cargo's build-std folders. pyproject.toml keeps
+only failed tests' folders; ``_drop_tool_caches`` removes the tools' caches from those too, so a
+run with many failures still fits the disk and keeps the sources and outputs to look at.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from helpers import copy_built_tree, copy_tree, run_scons
+from helpers import TOOL_CACHES, copy_built_tree, copy_tree, run_scons
 
 SESSION_BOARDS = "stm32f4,lm3s6965,rpi3,rpi4,visionfive2"
 
@@ -38,3 +43,15 @@ def scratch_tree(tmp_path) -> Path:
 def built_scratch_tree(tree, tmp_path) -> Path:
     """A modifiable copy of the built session tree (Rust libraries already up to date)."""
     return copy_built_tree(tree.path, tmp_path / "tree")
+
+
+@pytest.fixture(autouse=True)
+def _drop_tool_caches(request):
+    """After each test that has a ``tmp_path``, delete the tool caches of any tree built there."""
+    path = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if path is not None:
+        for cache in TOOL_CACHES:
+            for depth in ("*", "*/*", "*/*/*"):  # tmp_path/tree, tmp_path/runner-a/tree, ...
+                for folder in path.glob(f"{depth}/{cache}"):
+                    shutil.rmtree(folder, ignore_errors=True)

@@ -43,6 +43,10 @@ def copy_tree(dest: Path) -> Path:
     return dest
 
 
+#: A built tree's tool caches, relative to the tree: cargo's target folders and Go's cache.
+TOOL_CACHES = ("build/.cargo", "build/.gocache", "build/.gopath")
+
+
 def copy_built_tree(source: Path, dest: Path) -> Path:
     """Copy a built tree whole, with SCons's state and the tools' caches (``build/.cargo``,
     ``build/.gocache``), keeping modification times: SCons and cargo then see it up to date,

@@ -29,7 +29,9 @@ BUILT = re.compile(r"^scons: (?:re)?building `([^']+)' because", re.MULTILINE)
 @pytest.fixture(scope="module")
 def all_boards(tree, tmp_path_factory) -> Path:
     """A copy of the session tree (built for all boards) that these tests may edit."""
-    return copy_built_tree(tree.path, tmp_path_factory.mktemp("incremental") / "tree")
+    folder = tmp_path_factory.mktemp("incremental")
+    yield copy_built_tree(tree.path, folder / "tree")
+    shutil.rmtree(folder, ignore_errors=True)  # ~2 GB; the tests' own output says what failed
 
 
 def build(tree: Path, *args: str) -> set[str]:
