@@ -103,6 +103,8 @@ CASES = [
                  ["shard=3/2:", "between 1 and N"], id="shard-out-of-range"),
     pytest.param({}, ["shard=half"], {}, ["shard=half:", "K/N"], id="shard-not-a-fraction"),
     pytest.param({}, ["verbose=yes"], {}, ["verbose=yes:", "0 or 1"], id="verbose-not-0-or-1"),
+    pytest.param({}, ["boards=stm32f4,lm3s6965", "keep_going=yes"], {}, ["keep_going=yes:", "0 or 1"],
+                 id="keep-going-not-0-or-1"),
     pytest.param({}, ["board=stm32f4", "run", "component=nope"], {},
                  ["component=nope:", "no runnable component 'nope'", "valid components: firmware, firmware-test"],
                  id="run-unknown-component"),

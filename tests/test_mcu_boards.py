@@ -161,3 +161,30 @@ def test_one_failing_board_does_not_hide_the_others(built_scratch_tree: Path):
     assert re.search(r"stm32f4\s+firmware\s+run\s+pass", summary), summary
     assert re.search(r"rpi4\s+app\s+run\s+pass", summary), summary
     assert "2 passed, 1 failed" in summary
+
+
+TINY_BOARD = ('inherits = "stm32f4"\ndescription = "stm32f4 with too little flash"\n\n'
+              '[memory.regions.FLASH]\nlength = 0x4000   # 16 KiB: the firmware needs more\n')
+
+
+def test_a_board_that_fails_to_build_does_not_stop_the_others(built_scratch_tree: Path):
+    """Several boards keep going past one board's failed build (like ``-k``): the others are built
+    and run, the summary has a row for every board, and the exit status is SCons's 2.
+    ``keep_going=0`` stops at the first failure instead, and the table says what did not run."""
+    write(built_scratch_tree / "boards" / "stm32f4-tiny.toml", TINY_BOARD)
+    result = run_scons(built_scratch_tree, "boards=stm32f4-tiny,lm3s6965", "-j1", "run", timeout=RUN_TIMEOUT)
+    assert result.returncode == 2, result.output
+    assert "does not fit board stm32f4-tiny: region FLASH" in result.stderr
+    assert f"[lm3s6965] {CRC_LINE}" in result.stdout, "the other board was not run"
+    summary = result.stdout.split("polyboard summary:")[1]
+    assert re.search(r"lm3s6965\s+firmware\s+run\s+pass", summary), summary
+    assert re.search(r"stm32f4-tiny\s+firmware\s+run\s+FAIL \(build failed\)", summary), summary
+    assert "1 passed, 1 failed" in summary
+
+    stop = run_scons(built_scratch_tree, "boards=stm32f4-tiny,lm3s6965", "-j1", "keep_going=0", "run",
+                     timeout=RUN_TIMEOUT)
+    assert stop.returncode == 2, stop.output
+    assert f"[lm3s6965] {CRC_LINE}" not in stop.stdout, "keep_going=0 went on after the failure"
+    summary = stop.stdout.split("polyboard summary:")[1]
+    assert re.search(r"lm3s6965\s+firmware\s+run\s+FAIL \(not run\)", summary), summary
+    assert re.search(r"stm32f4-tiny\s+firmware\s+run\s+FAIL \(build failed\)", summary), summary

@@ -32,6 +32,7 @@ CORE_OPTIONS = {
     "timeout": "with run/test: seconds before the emulator is stopped (default: the board's)",
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "verbose": "1 to print full command lines",
+    "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
 }
 VERBS = ("run", "test")
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
@@ -104,6 +105,11 @@ class Project:
             raise PolyboardError("expected 0 or 1", where=f"verbose={verbose}")
         spawn.VERBOSE = verbose == "1"
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
+        keep_going = self.arguments.get("keep_going", "1" if len(self.board_ids) > 1 else "0")
+        if keep_going not in ("0", "1"):
+            raise PolyboardError("expected 0 or 1", where=f"keep_going={keep_going}")
+        if keep_going == "1":
+            _keep_going()
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
 
@@ -213,6 +219,19 @@ class Project:
         if self.verbs:
             verbs.declare(self, self.verbs)
             atexit.register(verbs.report, self)
+
+
+def _keep_going() -> None:
+    """``-k`` for a multi-board build, so one board's compile error does not hide the others'
+    results (PlatformIO builds every environment too). SetOption refuses keep_going, so this sets
+    the value where SetOption keeps its own: an explicit ``-k`` on the command line still wins."""
+    import SCons.Script.Main as main
+
+    values = getattr(main.OptionsParser, "values", None)
+    settings = getattr(values, "__dict__", {}).get("__SConscript_settings__")
+    if settings is None:  # a different SCons: the documented -k still works
+        return
+    settings["keep_going"] = True
 
 
 def _print_boards(target, source, env) -> int:

@@ -1,10 +1,10 @@
 """The ``run`` and ``test`` verbs: execute built programs (under the board's emulator) per board.
 
 Each (board, program) pair is one always-built SCons node, so ``-j`` runs boards in parallel.
-A failing program does not fail its SCons node (that would stop the other boards, and SCons
-does not let an SConstruct set ``keep_going``): results are collected and handed to the
-``polyboard_summary`` hook once the build ends, and then the process exits with the first
-failing program's own status.
+A failing program does not fail its SCons node (that would stop the other boards): results are
+collected and handed to the ``polyboard_summary`` hook once the build ends, and then the process
+exits with the first failing program's own status. A program whose build failed (several boards
+keep going, see project.py) gets a row too, so the table shows every board that was asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .errors import PolyboardError
 from . import jobs, spawn
 
 TIMEOUT_STATUS = 124
+NOT_BUILT_STATUS = 2  # SCons's own status for a failed build
 
 
 @attrs.frozen
@@ -62,6 +63,7 @@ def declare(project, verb_names: list[str]) -> None:
     from SCons.Action import Action
 
     project.results = []
+    project.run_jobs = []
     wanted = project.arguments.get("component")
     timeout_text = project.arguments.get("timeout")
     timeout_override = None
@@ -81,6 +83,7 @@ def declare(project, verb_names: list[str]) -> None:
             for artifact in chosen:
                 command(project, build, artifact, artifact.program.abspath)  # a missing emulator stops here
                 job = RunJob(project, build, artifact, verb, timeout_override)
+                project.run_jobs.append(job)
                 node = build.env.Alias(f"{verb}-{build.board.id}-{artifact.component}", [artifact.program],
                                        Action(run_action, None), POLYBOARD_RUN=job)
                 build.env.AlwaysBuild(node)
@@ -169,7 +172,13 @@ def _stream(argv: list[str], board_id: str, timeout: float, env: dict) -> int:
 
 def report(project) -> None:
     """Print the summary; exit with the first failure's status (runs from atexit, after SCons)."""
-    results = sorted(getattr(project, "results", []), key=lambda r: (r.board, r.verb, r.component))
+    results = list(getattr(project, "results", []))
+    ran = {(r.board, r.component, r.verb) for r in results}
+    for job in getattr(project, "run_jobs", []):
+        key = (job.build.board.id, job.artifact.component, job.verb)
+        if key not in ran:  # its build failed, or the build stopped before it
+            results.append(RunResult(*key, status=NOT_BUILT_STATUS, seconds=0.0, note=_why_not_run(job.build)))
+    results.sort(key=lambda r: (r.board, r.verb, r.component))
     if not results:
         return
     project.hooks.summary(results)
@@ -178,3 +187,15 @@ def report(project) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(failed[0].status if 0 < failed[0].status < 256 else 1)
+
+
+def _why_not_run(build) -> str:
+    """'build failed' when one of SCons's failures is in this board's folder, else 'not run'."""
+    from SCons.Script import GetBuildFailures
+
+    folder = os.path.join(str(build.root), "build", build.board.id) + os.sep
+    for failure in GetBuildFailures():
+        node = getattr(failure, "node", None)
+        if node is not None and str(getattr(node, "abspath", "")).startswith(folder):
+            return "build failed"
+    return "not run"
