@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_scons, write
+from helpers import child_env, run_scons, snapshot, write
 
 pytestmark = pytest.mark.toolchain
 
@@ -188,3 +188,23 @@ def test_a_board_that_fails_to_build_does_not_stop_the_others(built_scratch_tree
     summary = stop.stdout.split("polyboard summary:")[1]
     assert re.search(r"lm3s6965\s+firmware\s+run\s+FAIL \(not run\)", summary), summary
     assert re.search(r"stm32f4-tiny\s+firmware\s+run\s+FAIL \(build failed\)", summary), summary
+
+
+def test_clean_removes_one_boards_outputs_and_nothing_else(built_scratch_tree: Path, tmp_path: Path):
+    """``scons -c board=stm32f4`` removes that board's outputs, runs nothing, leaves the other
+    boards' outputs as they were; building again gives the same bytes."""
+    tree = built_scratch_tree
+    firmware = (tree / "build" / "stm32f4" / "firmware.bin").read_bytes()
+    other = snapshot(tree / "build" / "lm3s6965")
+    log = tmp_path / "spawn.log"
+    result = run_scons(tree, "-c", "board=stm32f4", env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert result.returncode == 0, result.output
+    assert "Removed build/stm32f4/firmware.elf" in result.stdout
+    left = [p for p in (tree / "build" / "stm32f4").rglob("*") if p.is_file()]
+    assert left == [], left
+    assert not log.exists() or log.read_text() == "", log.read_text()
+    assert snapshot(tree / "build" / "lm3s6965") == other
+
+    again = run_scons(tree, "board=stm32f4", "-j2", timeout=RUN_TIMEOUT)
+    assert again.returncode == 0, again.output
+    assert (tree / "build" / "stm32f4" / "firmware.bin").read_bytes() == firmware
