@@ -100,7 +100,16 @@ def polyboard_after_link(build, component, elf):
 
     return env.Command(build.path(f"{component}.memory.txt"), elf,
                        Action(memory_report_action, None, varlist=["MEMORY_REGIONS"]),
-                       MEMORY_REGIONS=repr(board.memory.regions), POLYBOARD_BOARD=board)
+                       MEMORY_REGIONS=repr(board.memory.regions), POLYBOARD_BOARD=board,
+                       POLYBOARD_ON_RETRIEVE=print_cached_table)
+
+
+def print_cached_table(node, env) -> None:
+    """A table fetched from the build cache is printed as if it had been built here."""
+    elf = node.sources[0] if node.sources else node
+    with open(node.get_abspath(), encoding="utf-8") as handle:
+        table = handle.read()
+    print(f"Memory usage of {elf} ({env['POLYBOARD_BOARD'].id}, from the cache):\n{table}", end="", flush=True)
 
 
 @hookimpl

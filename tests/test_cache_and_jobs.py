@@ -109,6 +109,10 @@ def test_second_checkout_fetches_everything_from_the_shared_cache(tree, tmp_path
     assert "Retrieved" in build_b.stdout
     assert not spawn_log.exists() or spawn_log.read_text() == "", spawn_log.read_text()
     assert not re.search(r"^(CC|CARGO|GO|LINK) ", build_b.stdout, re.MULTILINE), build_b.stdout
+    # The memory table is in runner B's log too, read from the fetched report.
+    assert "Memory usage of build/stm32f4/firmware.elf (stm32f4, from the cache):" in build_b.stdout
+    table = (second / "build" / "stm32f4" / "firmware.memory.txt").read_text()
+    assert table in build_b.stdout and table.startswith("Region")
     assert products(first) == products(second)
 
 

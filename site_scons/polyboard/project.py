@@ -17,6 +17,7 @@ from typing import Any
 from SCons.Action import Action
 
 from .board_files import BoardCatalog
+from .cache import ReportingCacheDir
 from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
@@ -118,12 +119,14 @@ class Project:
         S.DefaultEnvironment(tools=[])  # the default environment would probe every compiler
         cache = self.arguments.get("cache") or os.environ.get("SCONS_CACHE_DIR")
         if cache:
-            S.CacheDir(cache)
+            S.CacheDir(cache, ReportingCacheDir)
         self.builds: list[BoardBuild] = []
         for board in boards:
             env = S.Environment(tools=[], ENV=self._child_env())
             spawn.install(env)
             env.Decider(signatures.decide)  # content signatures; see signatures.py for why
+            if cache:  # per environment: the class is an environment's setting, not a global one
+                env.CacheDir(cache, ReportingCacheDir)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks)
             self.hooks.configure_board(build)
