@@ -22,6 +22,15 @@ import pytest
 from helpers import TOOL_CACHES, copy_built_tree, copy_tree, run_scons
 
 SESSION_BOARDS = "stm32f4,lm3s6965,rpi3,rpi4,visionfive2"
+PEAK_DISK_GB = 5  # measured: 4.3 GB at the peak of a full run (a copy of the session tree at a time)
+
+
+def pytest_report_header(config):
+    """Free space where the trees are built, first thing in the log: a full disk fails at random."""
+    import tempfile
+    free = shutil.disk_usage(tempfile.gettempdir()).free / 1e9
+    warning = "" if free >= PEAK_DISK_GB else f"  WARNING: the suite needs about {PEAK_DISK_GB} GB"
+    return f"disk: {free:.1f} GB free in {tempfile.gettempdir()}{warning}"
 
 
 @pytest.fixture(scope="session")
