@@ -101,7 +101,8 @@ def polyboard_after_link(build, component, elf):
     return env.Command(build.path(f"{component}.memory.txt"), elf,
                        Action(memory_report_action, None, varlist=["MEMORY_REGIONS"]),
                        MEMORY_REGIONS=repr(board.memory.regions), POLYBOARD_BOARD=board,
-                       POLYBOARD_ON_RETRIEVE=print_cached_table)
+                       POLYBOARD_ON_RETRIEVE=print_cached_table,
+                       POLYBOARD_CHECK=1)  # images wait for it (BoardBuild.after_link)
 
 
 def print_cached_table(node, env) -> None:

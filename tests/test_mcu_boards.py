@@ -181,6 +181,12 @@ def test_a_board_that_fails_to_build_does_not_stop_the_others(built_scratch_tree
     assert re.search(r"stm32f4-tiny\s+firmware\s+run\s+FAIL \(build failed\)", summary), summary
     assert "1 passed, 1 failed" in summary
 
+    build = run_scons(built_scratch_tree, "boards=stm32f4-tiny,lm3s6965", "-j1", timeout=RUN_TIMEOUT)
+    assert build.returncode == 2, build.output
+    assert ("polyboard: 1 of 2 boards failed to build: stm32f4-tiny (build/stm32f4-tiny/firmware-test.memory.txt, "
+            "build/stm32f4-tiny/firmware.memory.txt)" in build.stderr), build.stderr
+    assert "No such file" not in build.output, "an image was made of a program that failed its check"
+
     stop = run_scons(built_scratch_tree, "boards=stm32f4-tiny,lm3s6965", "-j1", "keep_going=0", "run",
                      timeout=RUN_TIMEOUT)
     assert stop.returncode == 2, stop.output

@@ -94,8 +94,19 @@ class BoardBuild:
         return found
 
     def after_link(self, component: str, elf) -> list:
-        """Ask every plugin what follows a linked program (images, size reports)."""
-        return self.hooks.after_link(self, component, elf) if self.hooks is not None else []
+        """Ask every plugin what follows a linked program (images, size reports).
+
+        A node built with ``POLYBOARD_CHECK=1`` is a check of the program (the memory report):
+        the other nodes are built only after it passed (an order-only ``Requires``, so a new
+        report never rebuilds an image by itself). A failed check removes the program, and a
+        build that keeps going would otherwise try to make images of a file that is gone."""
+        nodes = self.hooks.after_link(self, component, elf) if self.hooks is not None else []
+        checks = [n for n in nodes if _is_check(n)]
+        if checks:
+            for node in nodes:
+                if not _is_check(node):
+                    self.env.Requires(node, checks)
+        return nodes
 
     def dependency(self, component, why: str) -> Artifact:
         """The artifact of a component declared earlier for this board, or Skip if it was skipped."""
@@ -105,3 +116,8 @@ class BoardBuild:
         if name not in self.artifacts:
             raise PolyboardError(f"{why} needs component {name!r}, which is not declared before it")
         return self.artifacts[name]
+
+
+def _is_check(node) -> bool:
+    env = node.get_build_env() if node.has_builder() else None
+    return bool(env is not None and env.get("POLYBOARD_CHECK"))
