@@ -22,7 +22,7 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import jobs, signatures, spawn, verbs
+from . import failures, jobs, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -223,7 +223,7 @@ class Project:
             verbs.declare(self, self.verbs)
             atexit.register(verbs.report, self)  # its table has a row for each failed board
         elif len(self.builds) > 1:
-            atexit.register(_report_failed_boards, [b.board.id for b in self.builds], self.root)
+            atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
 
 
 def _keep_going() -> None:
@@ -237,23 +237,6 @@ def _keep_going() -> None:
     if settings is None:  # a different SCons: the documented -k still works
         return
     settings["keep_going"] = True
-
-
-def _report_failed_boards(board_ids: list[str], root: Path) -> None:
-    """After a multi-board build that kept going: one line naming the boards that failed, so a
-    CI log says which boards to look at without reading every error above it."""
-    from SCons.Script import GetBuildFailures
-
-    failed: dict[str, list[str]] = {}
-    for failure in GetBuildFailures():
-        path = Path(str(getattr(getattr(failure, "node", None), "abspath", "")))
-        for board_id in board_ids:
-            if path.is_relative_to(root / "build" / board_id):
-                failed.setdefault(board_id, []).append(str(path.relative_to(root)))
-    if failed:
-        listing = "; ".join(f"{board} ({', '.join(sorted(paths))})" for board, paths in sorted(failed.items()))
-        sys.stderr.write(f"polyboard: {len(failed)} of {len(board_ids)} boards failed to build: {listing}\n")
-        sys.stderr.flush()
 
 
 def _print_boards(target, source, env) -> int:

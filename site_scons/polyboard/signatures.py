@@ -71,4 +71,3 @@ def decide(dependency, target, prev_ni, repo_node=None) -> bool:
     if target_is_stale(target):
         return True
     return dependency.changed_content(target, prev_ni, repo_node)
-

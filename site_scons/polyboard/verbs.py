@@ -18,7 +18,7 @@ import time
 import attrs
 
 from .errors import PolyboardError
-from . import jobs, spawn
+from . import failures, jobs, spawn
 
 TIMEOUT_STATUS = 124
 NOT_BUILT_STATUS = 2  # SCons's own status for a failed build
@@ -174,10 +174,13 @@ def report(project) -> None:
     """Print the summary; exit with the first failure's status (runs from atexit, after SCons)."""
     results = list(getattr(project, "results", []))
     ran = {(r.board, r.component, r.verb) for r in results}
-    for job in getattr(project, "run_jobs", []):
+    run_jobs = getattr(project, "run_jobs", [])
+    broken = failures.failed_targets(project.root, sorted({j.build.board.id for j in run_jobs})) if run_jobs else {}
+    for job in run_jobs:
         key = (job.build.board.id, job.artifact.component, job.verb)
         if key not in ran:  # its build failed, or the build stopped before it
-            results.append(RunResult(*key, status=NOT_BUILT_STATUS, seconds=0.0, note=_why_not_run(job.build)))
+            note = "build failed" if job.build.board.id in broken else "not run"
+            results.append(RunResult(*key, status=NOT_BUILT_STATUS, seconds=0.0, note=note))
     results.sort(key=lambda r: (r.board, r.verb, r.component))
     if not results:
         return
@@ -188,14 +191,3 @@ def report(project) -> None:
         sys.stderr.flush()
         os._exit(failed[0].status if 0 < failed[0].status < 256 else 1)
 
-
-def _why_not_run(build) -> str:
-    """'build failed' when one of SCons's failures is in this board's folder, else 'not run'."""
-    from SCons.Script import GetBuildFailures
-
-    folder = os.path.join(str(build.root), "build", build.board.id) + os.sep
-    for failure in GetBuildFailures():
-        node = getattr(failure, "node", None)
-        if node is not None and str(getattr(node, "abspath", "")).startswith(folder):
-            return "build failed"
-    return "not run"
