@@ -17,16 +17,15 @@ so a checkout elsewhere fetches the same artifact from a shared CacheDir.
 from __future__ import annotations
 
 import json
-import tomllib
-import zlib
 import os
 import shutil
 import sys
+import tomllib
+import zlib
 from pathlib import Path
 
-from SCons.Action import Action
-
 import attrs
+from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl
 from polyboard.context import Artifact
@@ -159,17 +158,30 @@ class CargoJob:
     link_args: tuple = ()  # rust_program: see _program_link_args
 
 
-def _declare(build, component, kind: str) -> Artifact:
-    board = build.board
-    env = build.env
-    if board.rust is None or not board.rust.target:
-        raise Skip("the board has no [rust] target")
+def _crate(build, component) -> tuple[str, Path]:
+    """The component's ``crate=DIR`` (as written, and resolved inside the tree), with a Cargo.toml."""
     crate_rel = component.options.get("crate")
     if not crate_rel:
         raise PolyboardError(f"{component.kind} {component.name!r} needs crate=DIR", where="SConstruct")
     crate_dir = build.source(crate_rel, key="SConstruct")
     if not (crate_dir / "Cargo.toml").is_file():
         raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    return crate_rel, crate_dir
+
+
+def _remap_flags(root: Path, build_std: bool) -> list[str]:
+    """Keep the checkout's path out of the binary. With build-std we already run a bootstrapped
+    rustc, and -Zremap-cwd-prefix keeps RUSTFLAGS path-free too, so a copied or relocated tree
+    keeps cargo's fingerprints (core is not rebuilt) and its outputs are bit-identical."""
+    return ["-Zremap-cwd-prefix=."] if build_std else [f"--remap-path-prefix={root}=."]
+
+
+def _declare(build, component, kind: str) -> Artifact:
+    board = build.board
+    env = build.env
+    if board.rust is None or not board.rust.target:
+        raise Skip("the board has no [rust] target")
+    crate_rel, crate_dir = _crate(build, component)
     cargo, rustc = _tools(build)
     features = requested_features(build, component, crate_dir, crate_rel)
     lib_name = component.options.get("lib_name") or component.name
@@ -258,11 +270,7 @@ def cargo_action(target, source, env):
     job = env["CARGO_JOB"]
     build, board, root, kind = job.build, job.build.board, job.build.root, job.kind
     argv = _cargo_argv(build, job.crate_dir, job.cargo, kind, job.features)
-    # Keep the checkout's path out of the binary. With build-std we already run a bootstrapped
-    # rustc, and -Zremap-cwd-prefix keeps RUSTFLAGS path-free too, so a copied or relocated
-    # tree keeps cargo's fingerprints (core is not rebuilt) and its outputs are bit-identical.
-    remap = ["-Zremap-cwd-prefix=."] if board.rust.build_std else [f"--remap-path-prefix={root}=."]
-    rustflags = list(board.rust.rustflags) + remap
+    rustflags = list(board.rust.rustflags) + _remap_flags(root, bool(board.rust.build_std))
     if kind == "program":
         argv += ["--", *job.link_args]
         if "memory_x" in build.extra:
@@ -369,12 +377,7 @@ def declare_test(build, component):
     if on not in ("target", "host"):
         raise PolyboardError(f"on={on!r} is not valid; choose 'target' or 'host'", where="SConstruct",
                              key=f"{component.name}.on")
-    crate_rel = options.get("crate")
-    if not crate_rel:
-        raise PolyboardError(f"rust_test {component.name!r} needs crate=DIR", where="SConstruct")
-    crate_dir = build.source(crate_rel, key="SConstruct")
-    if not (crate_dir / "Cargo.toml").is_file():
-        raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    crate_rel, crate_dir = _crate(build, component)
     features = tuple(requested_features(build, component, crate_dir, crate_rel))
     env = build.env
     sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
@@ -421,11 +424,7 @@ def test_action(target, source, env):
         if job.build_std:
             argv.append("-Zbuild-std=std,panic_unwind,test")
             child_env["RUSTC_BOOTSTRAP"] = "1"
-            child_env["CARGO_ENCODED_RUSTFLAGS"] = "-Zremap-cwd-prefix=."
-        else:
-            child_env["CARGO_ENCODED_RUSTFLAGS"] = f"--remap-path-prefix={job.root}=."
-    else:
-        child_env["CARGO_ENCODED_RUSTFLAGS"] = f"--remap-path-prefix={job.root}=."
+    child_env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(_remap_flags(job.root, job.build_std))
     status, messages = run_cargo(argv, child_env, job.crate_dir)
     if status != 0:
         return status
