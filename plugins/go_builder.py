@@ -209,6 +209,37 @@ def content_hash(path: str) -> str:
 
 # -- declaration ------------------------------------------------------------------------------------
 
+def locate_package(build, component) -> tuple[Path, Path, str]:
+    """The component's Go module folder, package folder, and package argument (``./kern``),
+    from ``package_dir=`` and ``package=``, all inside the tree (shared with the TinyGo plugin)."""
+    options = component.options
+    where = f"SConstruct: {component.kind} {component.name!r}"
+    package_rel = options.get("package_dir", "src/app")
+    package_dir = build.source(package_rel, key=where)
+    if not package_dir.is_dir():
+        raise PolyboardError(f"package_dir {package_rel!r} is not a directory", where=where)
+    module_dir = module_root(package_dir, build.root.resolve())
+    if module_dir is None:
+        raise PolyboardError(f"no go.mod in {package_rel!r} or above it inside the tree", where=where)
+    package = options.get("package", ".")
+    target_package = (package_dir / package).resolve()
+    if not target_package.is_dir() or not target_package.is_relative_to(module_dir):
+        raise PolyboardError(f"package {package!r} is not a directory of the module in {package_rel!r}", where=where)
+    package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
+    return module_dir, target_package, package_arg
+
+
+def tool_env(root: Path) -> dict[str, str]:
+    """Where go keeps its caches (under build/, shared by every board: Go's cache is
+    content-addressed), and no user or workspace setting that could change the build."""
+    shared = root / "build"
+    return {
+        "GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
+        "GOFLAGS": "-mod=readonly -modcacherw",
+        "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "GO111MODULE": "on",
+    }
+
+
 @attrs.frozen
 class GoJob:
     """What one go action needs at build time (not its signature: that is GO_SIGNATURE)."""
@@ -234,24 +265,13 @@ def _declare(build, component, mode: str) -> Artifact:
     env = build.env
     options = component.options
     where = f"SConstruct: {component.kind} {component.name!r}"
-    package_rel = options.get("package_dir", "src/app")
-    package_dir = build.source(package_rel, key=where)
-    if not package_dir.is_dir():
-        raise PolyboardError(f"package_dir {package_rel!r} is not a directory", where=where)
-    module_dir = module_root(package_dir, build.root.resolve())
-    if module_dir is None:
-        raise PolyboardError(f"no go.mod in {package_rel!r} or above it inside the tree", where=where)
-    package = options.get("package", ".")
-    target_package = (package_dir / package).resolve()
-    if not target_package.is_dir() or not target_package.is_relative_to(module_dir):
-        raise PolyboardError(f"package {package!r} is not a directory of the module in {package_rel!r}", where=where)
+    module_dir, target_package, package_arg = locate_package(build, component)
     libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
     for lib in libs:
         if lib.library is None:
             raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
     tags = build_tags(board, build.options.get("tags", ""))
-    package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
                 libs=tuple(lib.library for lib in libs))
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
@@ -304,16 +324,10 @@ def go_action(target, source, env):
     child_env = dict(env["ENV"])
     child_env.update(target_env(board))
     child_env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
-    shared = build.root / "build"
     lib_dirs = sorted({os.path.dirname(node.abspath) for node in job.libs})
     link_inputs = "".join(content_hash(node.abspath) for node in job.libs)
-    child_env.update({
-        "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
-        "GOCACHE": str(shared / ".gocache"),   # content-addressed: safe to share between boards
-        "GOPATH": str(shared / ".gopath"),
-        "GOFLAGS": "-mod=readonly -modcacherw",
-        "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "GO111MODULE": "on",
-    })
+    child_env.update(tool_env(build.root))
+    child_env["CGO_LDFLAGS"] = shlex.join(f"-L{d}" for d in lib_dirs)
     if os.path.exists(tmp):
         os.remove(tmp)
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.

@@ -23,7 +23,7 @@ from pathlib import Path
 import attrs
 from SCons.Action import Action
 
-from polyboard import PolyboardError, Skip, hookimpl, jobs, spawn
+from polyboard import Skip, hookimpl, jobs, spawn
 from polyboard.context import Artifact
 from polyboard_plugins import go_builder
 
@@ -73,16 +73,7 @@ def declare_tinygo(build, component, mode: str) -> Artifact:
     if reason:
         raise Skip(reason)
     options = component.options
-    where = f"SConstruct: {component.kind} {component.name!r}"
-    package_rel = options.get("package_dir", "src/app")
-    package_dir = build.source(package_rel, key=where)
-    module_dir = go_builder.module_root(package_dir, build.root.resolve())
-    if module_dir is None:
-        raise PolyboardError(f"no go.mod in {package_rel!r} or above it inside the tree", where=where)
-    target_package = (package_dir / options.get("package", ".")).resolve()
-    if not target_package.is_dir() or not target_package.is_relative_to(module_dir):
-        raise PolyboardError(f"package {options.get('package')!r} is not a directory of the module", where=where)
-    package_arg = "./" + os.path.relpath(target_package, module_dir) if target_package != module_dir else "."
+    module_dir, target_package, package_arg = go_builder.locate_package(build, component)
     libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
     tags = go_builder.build_tags(board, build.options.get("tags", ""))
     job = TinyGoJob(build=build, mode=mode, tinygo=tinygo, module_dir=module_dir, package=package_arg,
@@ -109,13 +100,11 @@ def tinygo_action(target, source, env):
     out = target[0].abspath
     tmp = out + ".tmp"
     lib_dirs = [go_builder.stage_library(node.abspath, job.stage_dir / Path(node.abspath).stem) for node in job.libs]
-    shared = build.root / "build"
     child_env = dict(env["ENV"])
+    child_env.update(go_builder.tool_env(build.root))
     child_env.update({
         "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
-        "GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
-        "XDG_CACHE_HOME": str(shared / ".tinygo-cache"),
-        "GOFLAGS": "-mod=readonly -modcacherw", "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off",
+        "XDG_CACHE_HOME": str(build.root / "build" / ".tinygo-cache"),
     })
     with jobs.tokens(extra_wanted=jobs.size() - 1) as held:
         argv = tinygo_argv(job.tinygo, job.mode, build.board.go.tinygo_target, tmp, job.package, list(job.tags), held)
