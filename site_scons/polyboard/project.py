@@ -101,15 +101,9 @@ class Project:
         self.hooks.register(self.registry)
         self._check_arguments()
         self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root)
-        verbose = self.arguments.get("verbose", "0")
-        if verbose not in ("0", "1"):
-            raise PolyboardError("expected 0 or 1", where=f"verbose={verbose}")
-        spawn.VERBOSE = verbose == "1"
+        spawn.VERBOSE = self._switch("verbose", default=False)
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
-        keep_going = self.arguments.get("keep_going", "1" if len(self.board_ids) > 1 else "0")
-        if keep_going not in ("0", "1"):
-            raise PolyboardError("expected 0 or 1", where=f"keep_going={keep_going}")
-        if keep_going == "1":
+        if self._switch("keep_going", default=len(self.board_ids) > 1):
             _keep_going()
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
@@ -140,6 +134,13 @@ class Project:
             if name in os.environ:
                 env[name] = os.environ[name]
         return env
+
+    def _switch(self, name: str, *, default: bool) -> bool:
+        """A ``name=0|1`` option (anything else is a one-line error naming it)."""
+        value = self.arguments.get(name, "1" if default else "0")
+        if value not in ("0", "1"):
+            raise PolyboardError("expected 0 or 1", where=f"{name}={value}")
+        return value == "1"
 
     def _check_arguments(self) -> None:
         known = dict(CORE_OPTIONS)

@@ -24,7 +24,6 @@ from pathlib import Path
 from . import jobs
 
 
-
 def escape(arg: str) -> str:
     return shlex.quote(arg)
 

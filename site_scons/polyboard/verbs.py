@@ -175,7 +175,7 @@ def report(project) -> None:
     results = list(getattr(project, "results", []))
     ran = {(r.board, r.component, r.verb) for r in results}
     run_jobs = getattr(project, "run_jobs", [])
-    broken = failures.failed_targets(project.root, sorted({j.build.board.id for j in run_jobs})) if run_jobs else {}
+    broken = failures.failed_targets(project.root, sorted({j.build.board.id for j in run_jobs}))
     for job in run_jobs:
         key = (job.build.board.id, job.artifact.component, job.verb)
         if key not in ran:  # its build failed, or the build stopped before it
@@ -190,4 +190,3 @@ def report(project) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(failed[0].status if 0 < failed[0].status < 256 else 1)
-
