@@ -74,6 +74,11 @@ def run_scons(tree: Path, *args: str, timeout: float = SCONS_TIMEOUT, env: dict 
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
 
+def spawned(log: Path) -> str:
+    """What polyboard's spawn log (``POLYBOARD_SPAWN_LOG``) recorded: "" when nothing started."""
+    return log.read_text() if log.exists() else ""
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, int]] | None:
     """Every file under *folder* with its size and modification time (None if it is missing)."""
     if not folder.exists():

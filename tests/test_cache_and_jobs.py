@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SCONS, child_env, copy_built_tree, copy_tree, run_scons
+from helpers import SCONS, child_env, copy_built_tree, copy_tree, run_scons, spawned
 
 BOARDS = "stm32f4,lm3s6965,rpi4"
 WORKERS = {"cc1", "as", "ld", "rustc", "compile", "asm"}
@@ -107,7 +107,7 @@ def test_second_checkout_fetches_everything_from_the_shared_cache(tree, tmp_path
                         env=child_env(SCONS_CACHE_DIR=str(cache), POLYBOARD_SPAWN_LOG=str(spawn_log)))
     assert build_b.returncode == 0, build_b.output
     assert "Retrieved" in build_b.stdout
-    assert not spawn_log.exists() or spawn_log.read_text() == "", spawn_log.read_text()
+    assert spawned(spawn_log) == "", spawned(spawn_log)
     assert not re.search(r"^(CC|CARGO|GO|LINK) ", build_b.stdout, re.MULTILINE), build_b.stdout
     # The memory table is in runner B's log too, read from the fetched report.
     assert "Memory usage of build/stm32f4/firmware.elf (stm32f4, from the cache):" in build_b.stdout
