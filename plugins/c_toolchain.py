@@ -11,6 +11,7 @@ from __future__ import annotations
 import SCons.Tool
 
 from polyboard import hookimpl, spawn
+from polyboard.scons_data import literal, literals
 
 
 def cpu_flags(board) -> list[str]:
@@ -34,19 +35,23 @@ def polyboard_configure_board(build):
         env.Tool(tool)
     prefix = board.c.prefix
     build.require_tool(f"{prefix}gcc", board.c.packages, f"to compile C for board {board.id}")
+    # Every board value and the checkout path enter SCons as literals: never expanded, never
+    # split (see polyboard.scons_data); only the command templates below are SCons syntax.
     env.Replace(
-        CC=f"{prefix}gcc", LINK=f"{prefix}gcc", AR=f"{prefix}ar", RANLIB=f"{prefix}ranlib",
-        OBJCOPY=f"{prefix}objcopy",
+        CC=literal(f"{prefix}gcc"), LINK=literal(f"{prefix}gcc"), AR=literal(f"{prefix}ar"),
+        RANLIB=literal(f"{prefix}ranlib"), OBJCOPY=literal(f"{prefix}objcopy"),
         ARFLAGS=["rcD"],  # D: deterministic archives (no timestamps, uids)
-        CPU_FLAGS=cpu_flags(board),
-        CFLAGS=list(board.c.cflags),
-        LINKFLAGS=["$CPU_FLAGS", *board.c.linkflags],
-        LIBS=list(board.c.libs),
-        CPPDEFINES=[*board.defines, ("BOARD_NAME", f'\\"{board.id}\\"')],
-        PREFIX_MAP=f"-ffile-prefix-map={build.root}=.",
+        CPU_FLAGS=literals(cpu_flags(board)),
+        CFLAGS=literals(board.c.cflags),
+        LINKFLAGS=["$CPU_FLAGS", *literals(board.c.linkflags)],
+        LIBS=[],
+        BOARD_LIBFLAGS=literals(f"-l{lib}" for lib in board.c.libs),
+        # -D flags of their own: SCons's CPPDEFINES would expand a define's value again.
+        BOARD_DEFINES=literals(f"-D{define}" for define in [*board.defines, f'BOARD_NAME="{board.id}"']),
+        PREFIX_MAP=literal(f"-ffile-prefix-map={build.root}=."),
     )
     env.SetDefault(CPPPATH=[])  # appended to by other plugins (hooks run in any order)
-    env["CCFLAGS"] = ["$CPU_FLAGS", "$(", "$PREFIX_MAP", "$)"]
+    env["CCFLAGS"] = ["$CPU_FLAGS", "$BOARD_DEFINES", "$(", "$PREFIX_MAP", "$)"]
     env["CCCOM"] = "$CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES"
     env["ARCOM"] = "$AR $ARFLAGS ${TARGET}.tmp $SOURCES"
     static_obj, _ = SCons.Tool.createObjBuilders(env)

@@ -29,6 +29,7 @@ from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl
 from polyboard.context import Artifact
+from polyboard.scons_data import node_name, signature
 from polyboard import jobs, spawn
 
 DEBIAN_CARGO = "/usr/bin/cargo"
@@ -196,18 +197,21 @@ def _declare(build, component, kind: str) -> Artifact:
     job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
                    kind=kind, features=features, target_dir=target_dir, link_args=link_args)
     env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ()))
-    sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
+    sources = [env.File(node_name(p)) for p in crate_sources(crate_dir)]
     nodes = env.Command(
         [target, depfile], sources,
         Action(cargo_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_SIGNATURE"]),
-        RUST_SIGNATURE=env_signature, CARGO_JOB=job,
+        RUST_SIGNATURE=signature(env_signature), CARGO_JOB=job,
         target_scanner=env.Scanner(function=_depinfo_scanner, name="cargo-depinfo"),
     )
+    # A failed cargo run keeps the previous library (nothing deleted): its record in .sconsign
+    # still matches its bytes, so the next build decides from the sources as usual.
+    env.Precious(nodes)
     if kind == "program" and "generated" in build.extra:
         env.Depends(nodes, build.extra["generated"])  # memory.x (compared by content: signatures.py)
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
-                        include_dirs=[env.Dir(str(include))] if include.is_dir() else [])
+                        include_dirs=[env.Dir(node_name(include))] if include.is_dir() else [])
     if kind == "staticlib":
         artifact.library = nodes[0]
     else:
@@ -252,6 +256,9 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path) -> tuple[int, l
         result = spawn.run(argv, env=child_env, cwd=str(crate_dir), capture=True)
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
+        if not result.stderr.strip():
+            sys.stderr.write(f"polyboard: {argv[0]} exited with status {result.returncode} and printed no "
+                             f"error (is cargo={argv[0]} really cargo?)\n")
         return result.returncode, []
     messages = []
     for line in result.stdout.splitlines():
@@ -328,7 +335,7 @@ def _depinfo_scanner(node, env, path):
         paths = [os.path.join(top, line.strip()) for line in handle if line.strip()]
     # Only what the explicit sources miss, so the dependency list is the same before and after
     # the first build (a changed list alone would make SCons rebuild).
-    return [env.File(p) for p in paths if p not in explicit and os.path.exists(p)]
+    return [env.File(node_name(p)) for p in paths if p not in explicit and os.path.exists(p)]
 
 
 def declare_staticlib(build, component):
@@ -380,7 +387,7 @@ def declare_test(build, component):
     crate_rel, crate_dir = _crate(build, component)
     features = tuple(requested_features(build, component, crate_dir, crate_rel))
     env = build.env
-    sources = [env.File(str(p)) for p in crate_sources(crate_dir)]
+    sources = [env.File(node_name(p)) for p in crate_sources(crate_dir)]
     if on == "target" and board.os == "linux" and board.rust is not None and board.rust.target:
         cargo, rustc = _tools(build)
         build.require_tool(f"{board.c.prefix}gcc", board.c.packages, f"to link Rust tests for {board.id}")
@@ -391,7 +398,7 @@ def declare_test(build, component):
         program = env.File(build.path(component.name, component.name))
         env.Command(program, sources,
                     Action(test_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
-                    RUST_TEST_SIGNATURE=repr(("target-test", crate_rel, features, board.rust, job.linker, cargo, rustc)),
+                    RUST_TEST_SIGNATURE=signature(("target-test", crate_rel, features, board.rust, job.linker, cargo, rustc)),
                     RUST_TEST_JOB=job)
         return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program, test=True)
     program = env.File(f"#build/host/{component.name}/{component.name}")
@@ -401,7 +408,7 @@ def declare_test(build, component):
                       features=features, target_dir=build.root / "build" / ".cargo" / "host")
         env.Command(program, sources,
                     Action(test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
-                    RUST_TEST_SIGNATURE=repr(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
+                    RUST_TEST_SIGNATURE=signature(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
     return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program,
                     test=True, runner="host")
 

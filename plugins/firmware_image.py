@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from polyboard import PolyboardError, Skip, hookimpl, spawn
 from polyboard.context import Artifact
+from polyboard.scons_data import node_name
 
 
 @hookimpl
@@ -22,7 +23,8 @@ def compile_objects(build, env, component: str, sources: list[str]) -> list:
     objects = []
     for source in sources:
         build.source(source, key="SConstruct")
-        objects += env.Object(target=build.path("obj", component, source + ".o"), source="#" + source)
+        objects += env.Object(target=node_name(build.path("obj", component, source + ".o")),
+                              source=node_name("#" + source))
     return objects
 
 
@@ -36,7 +38,8 @@ def declare_c_firmware(build, component):
         raise PolyboardError(f"c_firmware {component.name!r} needs sources=[...]", where="SConstruct")
     env = build.env.Clone()
     libs = [build.dependency(lib, f"c_firmware {component.name!r}") for lib in options.get("libs", [])]
-    env.AppendUnique(CPPPATH=[d for lib in libs for d in lib.include_dirs] + ["#" + d for d in options.get("include", [])])
+    env.AppendUnique(CPPPATH=[d for lib in libs for d in lib.include_dirs] +
+                     [env.Dir(node_name("#" + d)) for d in options.get("include", [])])
     objects = compile_objects(build, env, component.name, sources)
     script = build.extra.get("linker_script")
     elf = build.path(f"{component.name}.elf")
@@ -45,7 +48,7 @@ def declare_c_firmware(build, component):
     link = env.Command(
         [elf, map_file], objects + [lib.library for lib in libs],
         spawn.committed("$LINK -o ${TARGETS[0]}.tmp $LINKFLAGS -T $LINKSCRIPT -Wl,-Map=${TARGETS[1]}.tmp "
-                        "-Wl,--noinhibit-exec $SOURCES $_LIBFLAGS", "$LINKCOMSTR"),
+                        "-Wl,--noinhibit-exec $SOURCES $_LIBFLAGS $BOARD_LIBFLAGS", "$LINKCOMSTR"),
     )
     env.Depends(link, script)
     nodes = list(link) + build.after_link(component.name, link[0])

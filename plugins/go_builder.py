@@ -10,7 +10,9 @@ Component kinds:
 
 ``package_dir`` is a directory inside the Go module (its ``go.mod`` is found upwards), ``package``
 is relative to it. ``libs`` are earlier components with a ``library`` (e.g. ``rust_staticlib``):
-their directories go into ``CGO_LDFLAGS`` and their include directories are dependencies.
+polyboard gives cgo everything it needs to use them (``-I`` of their include folders in
+``CGO_CFLAGS``, ``-L<folder> -l<name>`` in ``CGO_LDFLAGS``), so the Go source needs only
+``#include "<header>.h"``; their headers are dependencies.
 
 The target comes from the board: GOOS/GOARCH/GOARM from ``[go]`` (GOARM gets ``,softfloat`` when
 ``cpu.float_abi = "soft"``, the same float ABI that picks the C flags and the Rust target),
@@ -32,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import shutil
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl, jobs, spawn
 from polyboard.context import Artifact
+from polyboard.scons_data import literal, node_name
 
 GO_SOURCE_SUFFIXES = (".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".syso")
 MODULE_FILES = ("go.mod", "go.sum")
@@ -57,7 +59,7 @@ _QUOTED = re.compile(r'"([^"\n]+)"')
 def polyboard_register(registry):
     registry.add_component_kind("go_program", declare_program, help="a Go (cgo) program for an embedded Linux board")
     registry.add_component_kind("go_test", declare_test, help="a Go package's test binary (go test -c)")
-    registry.add_option("tags", "comma-separated Go build tags added to every board's go.tags")
+    registry.add_option("tags", "comma-separated Go build tags added to every board's go.tags", check=check_tags)
     registry.add_option("go", "the go command to use (default: go on PATH)")
 
 
@@ -73,6 +75,43 @@ def goarm(board) -> str:
 def cgo_cflags(board) -> list[str]:
     from polyboard_plugins.c_toolchain import cpu_flags
     return [*cpu_flags(board), *board.c.cflags]
+
+
+def cgo_flag_list(args: list[str], where: str) -> str:
+    """Arguments as one ``CGO_CFLAGS``/``CGO_LDFLAGS`` value, the way go splits it again.
+
+    go splits these variables on white space and takes a field wrapped in ``'...'`` or ``"..."``
+    as it is (cmd/internal/quoted.Split: no escapes). So an argument with white space is wrapped
+    in a quote it does not contain; one that has white space and both quotes cannot be said."""
+    fields = []
+    for arg in args:
+        if arg and not any(c.isspace() for c in arg) and arg[0] not in "'\"":
+            fields.append(arg)
+        elif '"' not in arg:
+            fields.append(f'"{arg}"')
+        elif "'" not in arg:
+            fields.append(f"'{arg}'")
+        else:
+            raise PolyboardError(f"{arg!r} has white space and both kinds of quote, which go's cgo flag "
+                                 "variables cannot carry", where=where)
+    return " ".join(fields)
+
+
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def check_tags(text: str) -> None:
+    """The ``tags=`` option: comma-separated Go build tags (letters, digits, ``_`` and ``.``)."""
+    for tag in (t.strip() for t in text.split(",")):
+        if tag and not TAG_PATTERN.fullmatch(tag):
+            raise PolyboardError(f"{tag!r} is not a Go build tag (letters, digits, '_' and '.')")
+
+
+def link_name(library: str) -> str:
+    """``-l`` name of a static library file: ``libkernel.a`` -> ``kernel``."""
+    stem = os.path.basename(library)
+    stem = stem[3:] if stem.startswith("lib") else stem
+    return stem[:-2] if stem.endswith(".a") else stem
 
 
 def build_tags(board, option: str) -> list[str]:
@@ -92,7 +131,7 @@ def target_env(board) -> dict[str, str]:
         "GOOS": board.go.goos,
         "GOARCH": board.go.goarch,
         "CC": f"{board.c.prefix}gcc",
-        "CGO_CFLAGS": shlex.join(cgo_cflags(board)),
+        "CGO_CFLAGS": cgo_flag_list(cgo_cflags(board), f"board {board.id} ({board.path})"),
     }
     if board.go.goarch == "arm":
         env["GOARM"] = goarm(board)
@@ -251,6 +290,7 @@ class GoJob:
     package: str
     tags: tuple
     libs: tuple      # SCons nodes of the static libraries
+    include_dirs: tuple = ()  # their header folders (absolute), for CGO_CFLAGS
 
 
 def _declare(build, component, mode: str) -> Artifact:
@@ -273,18 +313,19 @@ def _declare(build, component, mode: str) -> Artifact:
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
     tags = build_tags(board, build.options.get("tags", ""))
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
-                libs=tuple(lib.library for lib in libs))
+                libs=tuple(lib.library for lib in libs),
+                include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs))
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
-    signature = repr((go_version(go), target_env(board), command_line, os.path.relpath(module_dir, build.root),
+    signature_text = repr((go_version(go), target_env(board), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
-    sources = [env.File(str(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
+    sources = [env.File(node_name(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
     include_dirs = [Path(d.abspath) for lib in libs for d in lib.include_dirs]
-    sources += [env.File(str(p)) for p in header_files(include_dirs)]
+    sources += [env.File(node_name(p)) for p in header_files(include_dirs)]
     sources += [lib.library for lib in libs]
     label = "GOTEST " if mode == "test" else "GO     "
     nodes = env.Command(build.path(component.name), sources,
                         Action(go_action, f"{label} [{board.id}] $TARGET", varlist=["GO_SIGNATURE"]),
-                        GO_SIGNATURE=signature, GO_JOB=job)
+                        GO_SIGNATURE=literal(signature_text), GO_JOB=job)
     if mode == "test":
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS))
@@ -323,11 +364,18 @@ def go_action(target, source, env):
     tmp = out + ".tmp"
     child_env = dict(env["ENV"])
     child_env.update(target_env(board))
-    child_env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
+    # What cgo needs for each library in libs=, so the Go source needs only its #include: the
+    # headers' folder, the library's folder and its -l name (through the environment: go checks
+    # #cgo lines against an allow-list that refuses a checkout path with a space or a quote).
+    include_flags = [f"-I{d}" for d in job.include_dirs]
+    child_env["CGO_CFLAGS"] += " " + cgo_flag_list([*include_flags, f"-ffile-prefix-map={build.root}=."],
+                                                    "the checkout path")
     lib_dirs = sorted({os.path.dirname(node.abspath) for node in job.libs})
+    lib_names = [link_name(node.abspath) for node in job.libs]
     link_inputs = "".join(content_hash(node.abspath) for node in job.libs)
     child_env.update(tool_env(build.root))
-    child_env["CGO_LDFLAGS"] = shlex.join(f"-L{d}" for d in lib_dirs)
+    child_env["CGO_LDFLAGS"] = cgo_flag_list([*(f"-L{d}" for d in lib_dirs), *(f"-l{n}" for n in lib_names)],
+                                             "the checkout path")
     if os.path.exists(tmp):
         os.remove(tmp)
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.

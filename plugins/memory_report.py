@@ -12,6 +12,7 @@ import sys
 
 from SCons.Action import Action
 
+from polyboard.scons_data import signature
 from polyboard import hookimpl
 
 
@@ -100,7 +101,7 @@ def polyboard_after_link(build, component, elf):
 
     return env.Command(build.path(f"{component}.memory.txt"), elf,
                        Action(memory_report_action, None, varlist=["MEMORY_REGIONS"]),
-                       MEMORY_REGIONS=repr(board.memory.regions), POLYBOARD_BOARD=board,
+                       MEMORY_REGIONS=signature(board.memory.regions), POLYBOARD_BOARD=board,
                        POLYBOARD_ON_RETRIEVE=print_cached_table,
                        POLYBOARD_CHECK=1)  # images wait for it (BoardBuild.after_link)
 

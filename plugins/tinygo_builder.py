@@ -16,7 +16,6 @@ functions below and unit-tested (tests/test_tinygo.py); the build itself is unte
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from SCons.Action import Action
 
 from polyboard import Skip, hookimpl, jobs, spawn
 from polyboard.context import Artifact
+from polyboard.scons_data import literal, node_name
 from polyboard_plugins import go_builder
 
 
@@ -63,6 +63,7 @@ class TinyGoJob:
     tags: tuple
     libs: tuple
     stage_dir: Path
+    include_dirs: tuple = ()
 
 
 def declare_tinygo(build, component, mode: str) -> Artifact:
@@ -78,17 +79,18 @@ def declare_tinygo(build, component, mode: str) -> Artifact:
     tags = go_builder.build_tags(board, build.options.get("tags", ""))
     job = TinyGoJob(build=build, mode=mode, tinygo=tinygo, module_dir=module_dir, package=package_arg,
                     tags=tuple(tags), libs=tuple(lib.library for lib in libs if lib.library is not None),
-                    stage_dir=build.abspath("go", component.name))
-    signature = repr((board.go.tinygo_target, mode, os.path.relpath(module_dir, build.root), package_arg, tags,
+                    stage_dir=build.abspath("go", component.name),
+                    include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs))
+    signature_text = repr((board.go.tinygo_target, mode, os.path.relpath(module_dir, build.root), package_arg, tags,
                       [os.path.basename(str(node)) for node in job.libs]))
-    sources = [env.File(str(p)) for p in go_builder.package_files(module_dir, target_package, tests=mode == "test")]
-    sources += [env.File(str(p)) for p in go_builder.header_files(
+    sources = [env.File(node_name(p)) for p in go_builder.package_files(module_dir, target_package, tests=mode == "test")]
+    sources += [env.File(node_name(p)) for p in go_builder.header_files(
         [Path(d.abspath) for lib in libs for d in lib.include_dirs])]
     sources += list(job.libs)
     label = "TINYGO " if mode == "build" else "TGTEST "
     nodes = env.Command(build.path(f"{component.name}.elf"), sources,
                         Action(tinygo_action, f"{label} [{board.id}] $TARGET", varlist=["TINYGO_SIGNATURE"]),
-                        TINYGO_SIGNATURE=signature, TINYGO_JOB=job)
+                        TINYGO_SIGNATURE=literal(signature_text), TINYGO_JOB=job)
     extra = build.after_link(component.name, nodes[0])
     return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra,
                     program=nodes[0], test=mode == "test")
@@ -103,7 +105,11 @@ def tinygo_action(target, source, env):
     child_env = dict(env["ENV"])
     child_env.update(go_builder.tool_env(build.root))
     child_env.update({
-        "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
+        # as go_builder does: the libraries' headers, folders and -l names, so no #cgo lines
+        "CGO_CFLAGS": go_builder.cgo_flag_list([f"-I{d}" for d in job.include_dirs], "the checkout path"),
+        "CGO_LDFLAGS": go_builder.cgo_flag_list(
+            [*(f"-L{d}" for d in lib_dirs), *(f"-l{go_builder.link_name(n.abspath)}" for n in job.libs)],
+            "the checkout path"),
         "XDG_CACHE_HOME": str(build.root / "build" / ".tinygo-cache"),
     })
     with jobs.tokens(extra_wanted=jobs.size() - 1) as held:

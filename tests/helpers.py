@@ -79,6 +79,12 @@ def spawned(log: Path) -> str:
     return log.read_text() if log.exists() else ""
 
 
+def spawned_processes(log: Path) -> list[dict]:
+    """Every child process the spawn log recorded, in order: ``{"argv": [...], "env": {...}}``."""
+    import json
+    return [json.loads(line) for line in spawned(log).splitlines() if line.strip()]
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, int]] | None:
     """Every file under *folder* with its size and modification time (None if it is missing)."""
     if not folder.exists():

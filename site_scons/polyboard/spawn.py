@@ -2,19 +2,24 @@
 
 Why our own spawn:
 
-* **no shell**: SCons's default SPAWN runs ``sh -c "<command line>"``; a board value such as a
-  C flag would then reach a shell. Our ``ESCAPE`` quotes every argument with :func:`shlex.quote`
-  and our ``SPAWN`` splits the line back with :func:`shlex.split` and executes the argument list
-  directly, so ``;``, ``$(...)`` or quotes in board data stay literal arguments.
+* **no shell, no re-split**: SCons's default SPAWN joins the arguments and runs
+  ``sh -c "<command line>"``; a board value such as a C flag would then reach a shell. SCons
+  hands SPAWN the arguments as a list, each already "escaped": an argument with a space or a
+  tab comes wrapped in double quotes (SCons's ``quote_spaces``, which it applies itself to
+  non-literal arguments; our ``ESCAPE`` does the same to literal ones), every other argument
+  comes as it is. :func:`unescape` undoes exactly that, and the list is executed directly, so
+  ``;``, ``$(...)``, quotes, backslashes and newlines in board data stay one literal argument.
 * **atomic outputs**: commands write ``$TARGET.tmp``; :func:`committed` appends a silent
   in-process action that renames every ``.tmp`` into place (:func:`os.replace`), so a build
   killed at any point never leaves a truncated target that a later build considers up to date.
-* **counting**: ``POLYBOARD_SPAWN_LOG`` names a file that gets one line per child process, which
-  the tests use to prove that a null build starts nothing.
+* **counting**: ``POLYBOARD_SPAWN_LOG`` names a file that gets one line per child process (its
+  argument vector and the variables that carry arguments, as JSON), which the tests use to prove that a null build starts
+  nothing and that every argument reached its tool exactly as written.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -25,14 +30,34 @@ from . import jobs
 
 
 def escape(arg: str) -> str:
-    return shlex.quote(arg)
+    """SCons ESCAPE for literal arguments: the same reversible wrapping SCons gives the others."""
+    arg = str(arg)
+    return f'"{arg}"' if (" " in arg or "\t" in arg) else arg
 
 
-def _log(argv: list[str]) -> None:
+def unescape(arg: str) -> str:
+    """One argument as SCons passed it to SPAWN, back as the tool must receive it.
+
+    Only an argument that contains a space or a tab was wrapped (by SCons's ``quote_spaces`` or
+    :func:`escape`), always in exactly one pair of double quotes; nothing else was changed."""
+    arg = str(arg)
+    if (" " in arg or "\t" in arg) and len(arg) >= 2 and arg[0] == arg[-1] == '"':
+        return arg[1:-1]
+    return arg
+
+
+# Environment variables that carry arguments to a tool (cargo's and cgo's flags): logged too.
+ARGUMENT_VARIABLES = ("CARGO_ENCODED_RUSTFLAGS", "CGO_CFLAGS", "CGO_LDFLAGS")
+
+
+def _log(argv: list[str], env: dict | None = None) -> None:
+    """One JSON object per child process: ``{"argv": [...], "env": {...}}``, the exact argument
+    vector (whatever bytes it holds) and the argument-carrying variables it got."""
     log = os.environ.get("POLYBOARD_SPAWN_LOG")
     if log:
+        carried = {name: str(env[name]) for name in ARGUMENT_VARIABLES if env and name in env}
         with open(log, "a", encoding="utf-8") as handle:
-            handle.write(shlex.join(argv) + "\n")
+            handle.write(json.dumps({"argv": [str(arg) for arg in argv], "env": carried}) + "\n")
 
 
 VERBOSE = False  # verbose=1: print every child's full command line (cargo's and go's too)
@@ -41,7 +66,7 @@ VERBOSE = False  # verbose=1: print every child's full command line (cargo's and
 def run(argv: list[str], *, env: dict | None = None, cwd: str | None = None,
         capture: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Start one child process from an argument list (never a shell)."""
-    _log(argv)
+    _log(argv, env)
     if VERBOSE:
         sys.stdout.write(("cd " + shlex.quote(cwd) + " && " if cwd else "") + shlex.join(argv) + "\n")
         sys.stdout.flush()
@@ -74,8 +99,8 @@ def produce(argv: list[str], *, env: dict, cwd: str, temporary: str, target: str
 
 
 def scons_spawn(sh, esc, cmd, args, env) -> int:
-    """SCons SPAWN: run the escaped command line as an argument list, without a shell."""
-    argv = shlex.split(" ".join(args))
+    """SCons SPAWN: run SCons's argument list as it is (unwrapped, never joined), without a shell."""
+    argv = [unescape(arg) for arg in args]
     try:
         with jobs.tokens():
             return run(argv, env={k: str(v) for k, v in env.items()}).returncode

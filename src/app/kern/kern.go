@@ -1,11 +1,10 @@
 // Package kern wraps the polyboard Rust kernel (libkernel.a, C ABI) for Go.
 //
-// The build passes -L<dir of libkernel.a> through CGO_LDFLAGS.
+// The build (go_program/go_test with libs=[kernel]) gives cgo the kernel's include folder and
+// -L<dir of libkernel.a> -lkernel through CGO_CFLAGS and CGO_LDFLAGS: no #cgo lines needed.
 package kern
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../kernel/include
-#cgo LDFLAGS: -lkernel
 #include "kernel.h"
 */
 import "C"
