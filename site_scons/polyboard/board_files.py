@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 import typing
 from pathlib import Path
@@ -34,6 +35,24 @@ GOARCH_KNOWN = (
 )
 GOOS_KNOWN = ("linux", "android", "freebsd", "netbsd", "openbsd", "darwin", "windows", "js", "wasip1")
 RESERVED_KEYS = ("inherits", "abstract")
+# A board id names a file, a folder under build/ and an SCons alias: a plain, portable name.
+BOARD_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+BOARD_ID_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64"
+# GNU ld reads a region name as a symbol: ASCII, and none of its script keywords.
+REGION_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+LD_KEYWORDS = frozenset((
+    "ABSOLUTE", "ADDR", "ALIGN", "ALIGNOF", "ASSERT", "AT", "BLOCK", "CONSTANT", "DATA_SEGMENT_ALIGN",
+    "DATA_SEGMENT_END", "DEFINED", "ENTRY", "EXTERN", "FILL", "GROUP", "INCLUDE", "INPUT", "KEEP",
+    "LENGTH", "LOADADDR", "MAX", "MEMORY", "MIN", "NEXT", "NOLOAD", "ORIGIN", "OUTPUT", "OUTPUT_ARCH",
+    "OUTPUT_FORMAT", "OVERLAY", "PHDRS", "PROVIDE", "PROVIDE_HIDDEN", "REGION_ALIAS", "SEARCH_DIR",
+    "SECTIONS", "SIZEOF", "SIZEOF_HEADERS", "SORT", "STARTUP", "TARGET", "VERSION",
+))
+# The address space of each CPU architecture: a region must end inside it.
+ADDRESS_BITS = {"arm": 32, "riscv32": 32, "aarch64": 64, "riscv64": 64}
+GO_TAG_PATTERN = re.compile(r"[A-Za-z0-9_.]+")
+# Which Rust target triples fit each CPU architecture (the triple's first part).
+RUST_ARCH_PREFIXES = {"arm": ("thumb", "arm"), "aarch64": ("aarch64",), "riscv32": ("riscv32",),
+                      "riscv64": ("riscv64",)}
 
 
 # -- the on-disk schema (what a file may say), separate from the merged Board ---------------------
@@ -152,6 +171,24 @@ def _first_error(exc: BaseException, path: str = "") -> tuple[str, str]:
 
 # -- loading and merging --------------------------------------------------------------------------
 
+def _control_character(value, path: str = "") -> tuple[str, str] | None:
+    """The first (key path, character) of a string holding a control character (newline, NUL...;
+    a tab is white space like a blank and allowed)."""
+    if isinstance(value, str):
+        for char in value:
+            if (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F:
+                return path, char
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _control_character(key) is not None:
+            return f"{path}.{key}" if path else key, _control_character(key)[1]
+        found = _control_character(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def _is_empty(value) -> bool:
     return value == "" or value == [] or value == {}
 
@@ -201,7 +238,7 @@ class BoardCatalog:
     packs) contribute; the first file for an id wins, so a tree can override a pack's board.
     """
 
-    def __init__(self, directories: list[Path], *, root: Path | None = None):
+    def __init__(self, directories: list[Path], *, root: Path | None = None, reserved: tuple[str, ...] = ()):
         self.root = root
         self.files: dict[str, BoardFile] = {}
         for directory in directories:
@@ -209,19 +246,40 @@ class BoardCatalog:
                 continue
             for path in sorted(directory.glob("*.toml")):
                 board_id = path.stem
+                self._check_id(board_id, path, reserved)
                 if board_id not in self.files:
                     self.files[board_id] = BoardFile(board_id, path, self._read(path))
         self._cache: dict[str, Board] = {}
+
+    def _check_id(self, board_id: str, path: Path, reserved: tuple[str, ...]) -> None:
+        """A board file's name is its id: a safe name (never ``..``, no ``$``, no newline)."""
+        shown = repr(_display(path, self.root))
+        if not BOARD_ID_PATTERN.fullmatch(board_id):
+            raise PolyboardError(f"{board_id!r} is not a valid board id ({BOARD_ID_RULE} characters); "
+                                 "rename the file", where=f"board file {shown}")
+        if board_id in reserved:
+            raise PolyboardError(f"board id {board_id!r} is reserved (it is a keyword on the command line: "
+                                 f"{', '.join(reserved)}); rename the file", where=f"board file {shown}")
 
     def _read(self, path: Path) -> dict:
         shown = _display(path, self.root)
         try:
             with path.open("rb") as handle:
-                raw = tomllib.load(handle)
+                data = handle.read()
+            raw = tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise PolyboardError(f"not UTF-8 text (byte {data[exc.start]:#04x} on line {line}); TOML files "
+                                 "are UTF-8", where=shown) from None
         except tomllib.TOMLDecodeError as exc:
             raise PolyboardError(f"malformed TOML: {exc}", where=shown) from None
         except OSError as exc:
             raise PolyboardError(f"cannot read board file: {exc.strerror}", where=shown) from None
+        bad = _control_character(raw)
+        if bad is not None:
+            key, char = bad
+            raise PolyboardError(f"control character {char!r} in a string; board values are single-line text",
+                                 where=shown, key=key)
         inherits = raw.get("inherits", [])
         if not (isinstance(inherits, str) or (isinstance(inherits, list) and all(isinstance(i, str) for i in inherits))):
             raise PolyboardError("expected a board id or an array of board ids", where=shown, key="inherits")
@@ -339,6 +397,11 @@ def _to_board(board_id: str, shown: str, spec: _BoardSpec, merged: dict, sources
     )
 
 
+def _depth(file: str, board: Board) -> int:
+    """How derived *file* is for *board*: 0 for the board's own file, then its parents."""
+    return board.sources.index(file) if file in board.sources else len(board.sources)
+
+
 def _check(board: Board, origin: _Origins) -> None:
     """Semantic rules that a schema cannot express; each error names the file and the key."""
 
@@ -348,25 +411,40 @@ def _check(board: Board, origin: _Origins) -> None:
     if board.bare_metal and board.memory is None:
         fail("memory", "a bare-metal board (os = \"none\") needs a [memory] table with regions and sections")
     if board.memory is not None:
-        names = [r.name for r in board.memory.regions]
-        if not names:
-            fail("memory.regions", "at least one memory region is required")
+        names = [r.name for r in board.memory.regions]  # never empty: an empty table clears the key
+        bits = ADDRESS_BITS.get(board.cpu.arch, 64)
+        seen: dict[str, str] = {}
         for region in board.memory.regions:
+            if not REGION_NAME_PATTERN.fullmatch(region.name):
+                fail(f"memory.regions.{region.name}",
+                     "region names must be ASCII identifiers (letters A-Z/a-z, digits, _), as GNU ld reads them")
+            if region.name.upper() in LD_KEYWORDS:
+                fail(f"memory.regions.{region.name}", f"{region.name!r} is a GNU ld script keyword; choose another name")
+            if region.name.lower() in seen:
+                fail(f"memory.regions.{region.name}",
+                     f"regions {seen[region.name.lower()]!r} and {region.name!r} differ only in case (both would "
+                     f"get an output section .{region.name.lower()})")
+            seen[region.name.lower()] = region.name
+            if region.origin >= 0 and region.length > 0 and region.end > 2 ** bits:
+                fail(f"memory.regions.{region.name}",
+                     f"region {region.name} [{region.origin:#x}, {region.end:#x}) ends beyond the {bits}-bit "
+                     f"address space of cpu.arch {board.cpu.arch!r} ({2 ** bits:#x})")
             if region.length <= 0:
                 fail(f"memory.regions.{region.name}.length", f"region size must be positive, got {region.length}")
             if region.origin < 0:
                 fail(f"memory.regions.{region.name}.origin", f"origin must not be negative, got {region.origin}")
-            if not region.name.isidentifier():
-                fail(f"memory.regions.{region.name}", "region names must be identifiers (letters, digits, _)")
             if set(region.attributes) - set("rwxail!"):
                 fail(f"memory.regions.{region.name}.attributes",
                      f"{region.attributes!r} is not a GNU ld attribute string (letters from r, w, x, a, i, l, !)")
         ordered = sorted(board.memory.regions, key=lambda r: r.origin)
         for low, high in zip(ordered, ordered[1:]):
             if high.origin < low.end:
-                fail(f"memory.regions.{high.name}",
-                     f"region {high.name} [{high.origin:#x}, {high.end:#x}) overlaps region {low.name} "
-                     f"[{low.origin:#x}, {low.end:#x})")
+                # Blame the region the most derived file set: that is the file just edited.
+                culprit = min((high, low), key=lambda r: _depth(origin.file_of(f"memory.regions.{r.name}"), board))
+                other = low if culprit is high else high
+                fail(f"memory.regions.{culprit.name}",
+                     f"region {culprit.name} [{culprit.origin:#x}, {culprit.end:#x}) overlaps region {other.name} "
+                     f"[{other.origin:#x}, {other.end:#x})")
         for kind, region_name in attrs.asdict(board.memory.sections).items():
             if region_name and region_name not in names:
                 fail(f"memory.sections.{kind}",
@@ -384,8 +462,19 @@ def _check(board: Board, origin: _Origins) -> None:
             fail("go.goarch", f"{board.go.goarch!r} is not a GOARCH Go knows; {hint}valid: {', '.join(GOARCH_KNOWN)}")
         if board.go.goos not in GOOS_KNOWN:
             fail("go.goos", f"{board.go.goos!r} is not a GOOS this framework supports; valid: {', '.join(GOOS_KNOWN)}")
+        for index, tag in enumerate(board.go.tags):
+            if not GO_TAG_PATTERN.fullmatch(tag):
+                fail(f"go.tags.{index}", f"{tag!r} is not a Go build tag (letters, digits, '_' and '.')")
         if board.go.goarch == "arm" and board.go.goarm not in ("5", "6", "7"):
             fail("go.goarm", f"GOARCH=arm needs goarm \"5\", \"6\" or \"7\", got {board.go.goarm!r}")
+    if board.rust is not None and board.rust.target:
+        prefixes = RUST_ARCH_PREFIXES.get(board.cpu.arch, ())
+        parts = board.rust.target.split("-")
+        if len(parts) < 2 or not all(re.fullmatch(r"[a-z0-9_.]+", p) for p in parts):
+            fail("rust.target", f"{board.rust.target!r} is not a Rust target triple (e.g. thumbv7em-none-eabihf)")
+        if prefixes and not parts[0].startswith(prefixes):
+            fail("rust.target", f"Rust target {board.rust.target!r} is not for cpu.arch {board.cpu.arch!r} "
+                 f"(its triple should start with {' or '.join(prefixes)})")
     if board.cpu.arch == "arm" and board.rust is not None:
         hf = board.rust.target.endswith("hf")
         if hf != (board.cpu.float_abi == "hard"):

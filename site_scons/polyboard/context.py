@@ -6,6 +6,7 @@ A :class:`BoardBuild` owns one board's SCons environment and variant directory
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -85,12 +86,19 @@ class BoardBuild:
         return path
 
     def require_tool(self, program: str, packages: tuple[str, ...] | list[str], why: str) -> str:
-        """Find *program* on the environment's PATH or fail with how to install it (no child process)."""
+        """Find *program* on the environment's PATH (or at the path given) or fail with how to install it
+        (no child process)."""
+        how = f"install it with: apt-get install {' '.join(packages)}" if packages else "install it and put it on PATH"
+        where = f"board {self.board.id} ({self.board.path})"
+        if os.sep in program:  # a path, e.g. go=/usr/lib/go-1.22/bin/go: that file, not PATH
+            if os.path.isfile(program) and os.access(program, os.X_OK):
+                return program
+            if os.path.exists(program):
+                raise ToolMissingError(f"{program} is not an executable file (needed {why})", where=where)
+            raise ToolMissingError(f"{program} not found: no such file (needed {why}); {how}", where=where)
         found = shutil.which(program, path=self.env["ENV"].get("PATH"))
         if found is None:
-            how = f"install it with: apt-get install {' '.join(packages)}" if packages else "install it and put it on PATH"
-            raise ToolMissingError(f"{program} not found on PATH (needed {why}); {how}",
-                                   where=f"board {self.board.id} ({self.board.path})")
+            raise ToolMissingError(f"{program} not found on PATH (needed {why}); {how}", where=where)
         return found
 
     def after_link(self, component: str, elf) -> list:

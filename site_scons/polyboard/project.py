@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ from typing import Any
 from SCons.Action import Action
 
 from .board_files import BoardCatalog
-from .cache import ReportingCacheDir
+from .cache import ReportingCacheDir, check_cache_dir
 from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
+from .scons_data import node_name
+from .tree_lock import lock_tree
 from . import failures, jobs, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
@@ -37,6 +40,9 @@ CORE_OPTIONS = {
 }
 VERBS = ("run", "test")
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
+COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Words of the command line that a board id (a file name, and an SCons alias) must not shadow.
+RESERVED_BOARD_IDS = ("all", *VERBS, LIST)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -61,20 +67,30 @@ def shard(board_ids: list[str], k: int, n: int) -> list[str]:
 def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str) -> list[str]:
     if "board" in arguments and "boards" in arguments:
         raise PolyboardError("give either board= or boards=, not both", where="command line")
-    requested = arguments.get("board") or arguments.get("boards") or default
+    option = "board" if "board" in arguments else "boards"
+    requested = arguments.get(option, default)
+    given = f"{option}={requested}"
+    if not requested.strip():
+        raise PolyboardError(f"no board given; name one (default: {default}), several "
+                             f"(boards=a,b) or all; valid boards: {', '.join(catalog.concrete_ids)}", where=given)
     if requested == "all":
         ids = catalog.concrete_ids
     else:
         ids = []
         for board_id in (part.strip() for part in requested.split(",")):
             if not board_id:
-                raise PolyboardError("empty board id in the list", where=f"boards={requested}")
+                raise PolyboardError("empty board id in the list", where=given)
+            if board_id == "all":
+                raise PolyboardError("'all' selects every board and cannot be combined with board ids",
+                                     where=given)
             if board_id not in catalog.files or catalog.files[board_id].abstract:
                 error = catalog.unknown_board_error(board_id, key="board")
                 if board_id in catalog.files:
                     error = PolyboardError(
                         f"board {board_id!r} is abstract (a base for other boards); valid boards: "
                         f"{', '.join(catalog.concrete_ids)}", where=f"board={board_id}")
+                if option == "boards":
+                    error = PolyboardError(error.message, where=given)
                 raise error
             if board_id not in ids:
                 ids.append(board_id)
@@ -87,6 +103,10 @@ def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str
 class Project:
     """Holds every selected board's build; component kinds are methods (``project.<kind>(...)``)."""
 
+    # Set in __init__ or by the verbs: a component kind of that name could never be called.
+    INSTANCE_ATTRIBUTES = ("root", "arguments", "verbs", "hooks", "registry", "catalog", "board_ids", "options",
+                           "builds", "components", "results", "run_jobs")
+
     def __init__(self, root: Path, arguments: dict[str, str], targets: list[str], *,
                  default_board: str = DEFAULT_BOARD, entry_points: list | None = None):
         import SCons.Script as S  # only valid while SCons reads an SConstruct
@@ -97,10 +117,11 @@ class Project:
         manager = new_manager()
         load_plugins(manager, root / "plugins", entry_points)
         self.hooks = Hooks(manager)
-        self.registry = Registry()
+        self.registry = Registry(reserved_options=tuple(CORE_OPTIONS))
         self.hooks.register(self.registry)
         self._check_arguments()
-        self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root)
+        self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root,
+                                    reserved=RESERVED_BOARD_IDS)
         spawn.VERBOSE = self._switch("verbose", default=False)
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         if self._switch("keep_going", default=len(self.board_ids) > 1):
@@ -113,6 +134,9 @@ class Project:
         S.DefaultEnvironment(tools=[])  # the default environment would probe every compiler
         cache = self.arguments.get("cache") or os.environ.get("SCONS_CACHE_DIR")
         if cache:
+            given = f"cache={cache}" if self.arguments.get("cache") else f"SCONS_CACHE_DIR={cache}"
+            check_cache_dir(cache, where=given, readonly=bool(S.GetOption("cache_readonly")))
+            cache = node_name(cache)  # SCons reads the folder's name like a node's
             S.CacheDir(cache, ReportingCacheDir)
         self.builds: list[BoardBuild] = []
         for board in boards:
@@ -156,6 +180,11 @@ class Project:
             if option and option.choices and value not in option.choices:
                 raise PolyboardError(f"{value!r} is not valid; choose one of {', '.join(option.choices)}",
                                      where=f"{key}={value}")
+            if option and option.check is not None:
+                try:
+                    option.check(value)
+                except PolyboardError as error:
+                    raise PolyboardError(error.message, where=f"{key}={value}") from None
 
     def __getattr__(self, kind: str):
         if kind.startswith("_"):
@@ -177,6 +206,10 @@ class Project:
             exit_with(error)
 
     def _add(self, kind: str, name: str, **options: Any) -> Component:
+        if not isinstance(name, str) or not COMPONENT_NAME.fullmatch(name):
+            raise PolyboardError(f"{name!r} is not a valid component name (letters, digits, '_', '.' and '-', "
+                                 "starting with a letter or digit: it names files under build/<board>/)",
+                                 where="SConstruct")
         if any(c.name == name for c in self.components):
             raise PolyboardError(f"component {name!r} is declared twice", where="SConstruct")
         component = Component(kind, name, options)
@@ -259,6 +292,7 @@ def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None 
     S.DefaultEnvironment(tools=[])  # before any global Dir()/File(): the default one probes compilers
     here = Path(root) if root is not None else Path(S.Dir("#").abspath)
     try:
+        lock_tree(here)
         return Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board)
     except PolyboardError as error:
         exit_with(error)

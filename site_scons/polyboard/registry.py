@@ -23,6 +23,9 @@ class Option:
     default: str = ""
     choices: tuple[str, ...] = ()
     plugin: str = ""
+    # Called with the value when the SConstruct is read; raises PolyboardError(message) for a bad
+    # one, so a value that a tool would refuse stops the build before anything runs.
+    check: Callable[[str], None] | None = None
 
 
 @attrs.frozen
@@ -40,23 +43,40 @@ class ComponentKind:
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, reserved_options: tuple[str, ...] = ()) -> None:
+        self.reserved_options = tuple(reserved_options)
         self.kinds: dict[str, ComponentKind] = {}
         self.options: dict[str, Option] = {}
         self.board_dirs: list[Path] = []
         self.current_plugin = ""
 
     def add_component_kind(self, name: str, declare: Callable, help: str = "") -> None:
+        """A kind the SConstruct declares as ``project.<name>(...)``: an identifier that is not one
+        of the project's own attributes (``add``, ``finish``, ...)."""
+        from .project import Project  # the project's own names are what a kind must not shadow
+
+        if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or name.startswith("_"):
+            raise PolyboardError(f"component kind {name!r} is not a valid name (an ASCII identifier not "
+                                 "starting with '_')", where=f"plugin {self.current_plugin}")
+        if hasattr(Project, name) or name in Project.INSTANCE_ATTRIBUTES:
+            raise PolyboardError(f"component kind {name!r} is reserved (project.{name} is polyboard's own)",
+                                 where=f"plugin {self.current_plugin}")
         if name in self.kinds:
             raise PolyboardError(
                 f"component kind {name!r} is registered twice (by {self.kinds[name].plugin} and {self.current_plugin})",
                 where=f"plugin {self.current_plugin}")
         self.kinds[name] = ComponentKind(name, declare, help, self.current_plugin)
 
-    def add_option(self, name: str, help: str, default: str = "", choices: tuple[str, ...] = ()) -> None:
+    def add_option(self, name: str, help: str, default: str = "", choices: tuple[str, ...] = (),
+                   check: Callable[[str], None] | None = None) -> None:
+        """A ``name=value`` option; *check* validates a given value before anything is built."""
+        if name in self.reserved_options:
+            raise PolyboardError(f"option {name!r} is one of polyboard's own options and cannot be redefined",
+                                 where=f"plugin {self.current_plugin}")
         if name in self.options:
-            raise PolyboardError(f"option {name!r} is registered twice", where=f"plugin {self.current_plugin}")
-        self.options[name] = Option(name, help, default, tuple(choices), self.current_plugin)
+            raise PolyboardError(f"option {name!r} is registered twice (by {self.options[name].plugin} and "
+                                 f"{self.current_plugin})", where=f"plugin {self.current_plugin}")
+        self.options[name] = Option(name, help, default, tuple(choices), self.current_plugin, check)
 
     def add_board_dir(self, path: str | Path) -> None:
         """A folder of board files, e.g. shipped inside a pip-installed board pack."""
