@@ -39,9 +39,14 @@ class ToolMissingError(PolyboardError):
     """A required program is not on PATH; the message says how to install it."""
 
 
-def exit_with(error: PolyboardError) -> NoReturn:
-    """Print *error* as one line and exit with status 2, as SCons does for its own user errors."""
+def report_error(error: PolyboardError) -> None:
+    """Print *error* as the one line SCons prints for its own user errors."""
     text = " ".join(str(error).split("\n"))
     sys.stderr.write(f"scons: *** {text}\n")
     sys.stderr.flush()
+
+
+def exit_with(error: PolyboardError) -> NoReturn:
+    """Print *error* as one line and exit with status 2, as SCons does for its own user errors."""
+    report_error(error)
     raise SystemExit(EXIT_USER_ERROR)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import inspect
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -34,8 +35,27 @@ def _plugin_error(name: str, exc: BaseException, doing: str) -> PolyboardError:
     return PolyboardError(f"{doing} raised {type(exc).__name__}: {exc}{where}", where=f"plugin {name}")
 
 
+# What a plugin may raise that becomes one line naming it: any error, and SystemExit (a plugin
+# calling sys.exit() must not end the build silently with its own status).
+PLUGIN_FAILURES = (Exception, SystemExit)
+
+
+class _PluginManager(pluggy.PluginManager):
+    """Hook functions are recognised by name as well as by ``@hookimpl`` (as pytest does), so an
+    undecorated ``polyboard_*`` function is registered like a decorated one, and a misspelt one is
+    caught by ``check_pending`` instead of being silently ignored."""
+
+    def parse_hookimpl_opts(self, plugin, name: str):
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(f"{hookspec.PROJECT}_"):
+            method = getattr(plugin, name, None)
+            if inspect.isroutine(method):
+                opts = {}
+        return opts
+
+
 def new_manager() -> pluggy.PluginManager:
-    manager = pluggy.PluginManager(hookspec.PROJECT)
+    manager = _PluginManager(hookspec.PROJECT)
     manager.add_hookspecs(hookspec)
     return manager
 
@@ -72,14 +92,14 @@ def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
         folder.pop(ep.module.rpartition(".")[2], None)
         try:
             plugin = ep.load()
-        except Exception as exc:  # any import failure is the plugin's fault, reported as such
+        except PLUGIN_FAILURES as exc:  # any import failure is the plugin's fault, reported as such
             raise _plugin_error(ep.name, exc, f"loading entry point {ep.value!r}") from None
         _register(manager, plugin, ep.name)
     for path in folder.values():
         shown = f"{plugin_dir.name}/{path.name}"
         try:
             module = _load_folder_module(path)
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             raise _plugin_error(shown, exc, "importing") from None
         _register(manager, module, shown)
     try:
@@ -133,7 +153,7 @@ class Hooks:
             return hook(**kwargs)
         except PolyboardError:
             raise
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             culprit = self._culprit(exc, hook_name)
             raise _plugin_error(culprit, exc, hook_name) from None
 
@@ -154,16 +174,17 @@ class Hooks:
         return culprit
 
     def register(self, registry) -> None:
-        for name, plugin in self.manager.list_name_plugin():
-            impl = getattr(plugin, "polyboard_register", None)
-            if impl is None:
-                continue
+        """Call each plugin's ``polyboard_register`` in registration order, telling the registry
+        which plugin is adding what (for its error messages)."""
+        names = {id(plugin): name for name, plugin in self.manager.list_name_plugin()}
+        for impl in self.manager.hook.polyboard_register.get_hookimpls():  # in registration order
+            name = names.get(id(impl.plugin), impl.plugin_name)
             registry.current_plugin = name
             try:
-                impl(registry=registry)
+                impl.function(**{arg: registry for arg in impl.argnames if arg == "registry"})
             except PolyboardError:
                 raise
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 raise _plugin_error(name, exc, "polyboard_register") from None
         registry.current_plugin = ""
 
@@ -175,7 +196,26 @@ class Hooks:
         return [node for result in results for node in (result or [])]
 
     def run_command(self, board, program: str, args: list[str]) -> list[str] | None:
-        return self._call("polyboard_run_command", board=board, program=program, args=list(args))
+        """The first answer, checked: an argument vector of strings. The implementations are
+        called here one by one, in pluggy's order for a ``firstresult`` hook, so that a bad answer
+        names the plugin that gave it."""
+        kwargs = {"board": board, "program": program, "args": list(args)}
+        for impl in reversed(self.manager.hook.polyboard_run_command.get_hookimpls()):
+            name = self.manager.get_name(impl.plugin) or impl.plugin_name
+            try:
+                argv = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except PolyboardError:
+                raise
+            except PLUGIN_FAILURES as exc:
+                raise _plugin_error(name, exc, "polyboard_run_command") from None
+            if argv is None:
+                continue
+            if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
+                raise PolyboardError(f"polyboard_run_command returned {argv!r} for board {board.id}; it must "
+                                     "return a non-empty list of strings (the argument vector) or None",
+                                     where=f"plugin {name}")
+            return argv
+        return None
 
     def summary(self, results: list) -> None:
         self._call("polyboard_summary", results=results)

@@ -17,7 +17,7 @@ import time
 
 import attrs
 
-from .errors import PolyboardError
+from .errors import EXIT_USER_ERROR, PolyboardError, report_error
 from . import failures, jobs, spawn
 
 TIMEOUT_STATUS = 124
@@ -146,7 +146,7 @@ def run_action(target, source, env) -> int:
 
 def _stream(argv: list[str], board_id: str, timeout: float, env: dict) -> int:
     """Run with output streamed line by line (prefixed when several boards share the terminal)."""
-    spawn._log(argv)
+    spawn._log(argv, env)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                env={k: str(v) for k, v in env.items()}, start_new_session=True)
     deadline = time.monotonic() + timeout
@@ -184,7 +184,12 @@ def report(project) -> None:
     results.sort(key=lambda r: (r.board, r.verb, r.component))
     if not results:
         return
-    project.hooks.summary(results)
+    try:
+        project.hooks.summary(results)
+    except PolyboardError as error:  # after SCons has finished: said here, as the boundary would
+        sys.stdout.flush()
+        report_error(error)
+        os._exit(EXIT_USER_ERROR)
     failed = [r for r in results if not r.passed]
     if failed:
         sys.stdout.flush()
