@@ -6,6 +6,8 @@ traceback, and nothing built or deleted. SCons's own preamble on stdout is allow
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,36 @@ def polyboard_configure_board(build):
     raise RuntimeError("the broken plugin broke")
 '''
 UNIMPORTABLE_PLUGIN = "import polyboard_no_such_module\n"
+EXITING_PLUGIN = "import sys\n\n\ndef polyboard_register(registry):\n    sys.exit(0)\n"
+UNDECORATED_TYPO_PLUGIN = "def polyboard_configure_bord(build):\n    pass\n"
+CORE_OPTION_PLUGIN = ("def polyboard_register(registry):\n"
+                      "    registry.add_option('board', 'my own board option', choices=('x',))\n")
+RESERVED_KIND_PLUGIN = ("def polyboard_register(registry):\n"
+                        "    registry.add_component_kind('finish', lambda build, component: None)\n")
+INVALID_KIND_PLUGIN = ("def polyboard_register(registry):\n"
+                       "    registry.add_component_kind('my-kind', lambda build, component: None)\n")
+
+
+def sconstruct(*lines: str) -> str:
+    """An SConstruct declaring *lines* (``project.<kind>(...)`` calls) for the reference tree."""
+    return "import polyboard\nproject = polyboard.start()\n" + "".join(f"{line}\n" for line in lines) + \
+        "project.finish()\n"
+
+
+KERNEL = "kernel = project.rust_staticlib('kernel', crate='src/kernel')"
+CHILD_OF_RPI4 = 'inherits = "rpi4"\ndescription = "a test board"\n'
+SECOND_KIND_PLUGIN = ("def polyboard_register(registry):\n"
+                      "    registry.add_component_kind('rust_staticlib', lambda build, component: None)\n")
+SECOND_OPTION_PLUGIN = "def polyboard_register(registry):\n    registry.add_option('cargo', 'my cargo')\n"
+CHOICE_OPTION_PLUGIN = ("def polyboard_register(registry):\n"
+                        "    registry.add_option('flavour', 'a flavour', choices=('sweet', 'sour'))\n")
+BAD_SIGNATURE_PLUGIN = "def polyboard_configure_board(build, colour):\n    pass\n"
+
+
+def run_command_plugin(answer: str) -> str:
+    """A plugin whose polyboard_run_command answers *answer* (Python source) for every board."""
+    return ("from polyboard import hookimpl\n\n\n@hookimpl(tryfirst=True)\n"
+            f"def polyboard_run_command(board, program, args):\n    return {answer}\n")
 TYPO_HOOK_PLUGIN = '''\
 from polyboard import hookimpl
 
@@ -51,14 +83,14 @@ CASES = [
                  ["board=stm32f5", "unknown board 'stm32f5'", "did you mean stm32f4",
                   "valid boards:", "lm3s6965", "stm32f4"], id="unknown-board"),
     pytest.param({}, ["board=cortex-m"], {},
-                 ["board=cortex-m", "abstract", "valid boards:", "stm32f4"], id="abstract-board"),
+                 ["board=cortex-m", "is abstract", "valid boards:", "stm32f4"], id="abstract-board"),
     pytest.param({"boards/bad.toml": CHILD_OF_STM32F4 + "[cpu\nname = 'cortex-m4'\n"}, ["board=stm32f4"], {},
                  ["boards/bad.toml", "malformed TOML", "line 3"], id="malformed-toml"),
     pytest.param({"boards/typo.toml": CHILD_OF_STM32F4 + "[cpu]\nnmae = 'cortex-m4'\n"}, ["board=typo"], {},
                  ["boards/typo.toml: cpu.nmae:", "unknown key 'nmae'", "arch, name, float_abi, fpu, flags"],
                  id="unknown-key"),
     pytest.param({"boards/typo.toml": CHILD_OF_STM32F4 + "descripton = 'x'\n"}, ["board=typo"], {},
-                 ["boards/typo.toml: descripton:", "unknown key", "description"], id="unknown-top-level-key"),
+                 ["boards/typo.toml: descripton:", "unknown key 'descripton'", "description"], id="unknown-top-level-key"),
     pytest.param({"boards/wt.toml": CHILD_OF_STM32F4 + "[memory.regions.FLASH]\nlength = '16K'\n"},
                  ["board=wt"], {},
                  ["boards/wt.toml: memory.regions.FLASH.length:", "expected an integer", "'16K'"], id="wrong-type"),
@@ -82,14 +114,13 @@ CASES = [
                  ["boards/s.toml: memory.sections.data:", "region 'SRAM' does not exist",
                   "valid regions: FLASH, RAM, CCM"], id="section-in-missing-region"),
     pytest.param({"boards/p.toml": CHILD_OF_STM32F4 + "[c]\nprefix = 'nonexistent-'\n"}, ["board=p"], {},
-                 ["boards/p.toml", "nonexistent-gcc not found", "apt-get install gcc-arm-none-eabi"],
+                 ["boards/p.toml", "nonexistent-gcc not found on PATH", "apt-get install gcc-arm-none-eabi"],
                  id="toolchain-prefix-missing"),
     pytest.param({}, ["board=stm32f4"], {"PATH": "/nonexistent"},
                  ["boards/stm32f4.toml", "arm-none-eabi-gcc not found on PATH",
                   "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"], id="toolchain-not-on-path"),
     pytest.param({"plugins/broken.py": RAISING_PLUGIN}, ["board=stm32f4"], {},
-                 ["plugin plugins/broken.py:", "polyboard_configure_board", "RuntimeError",
-                  "the broken plugin broke"], id="plugin-raises"),
+                 ["plugin plugins/broken.py:", "polyboard_configure_board", "RuntimeError: the broken plugin broke"], id="plugin-raises"),
     pytest.param({"plugins/broken.py": UNIMPORTABLE_PLUGIN}, ["board=stm32f4"], {},
                  ["plugin plugins/broken.py:", "ModuleNotFoundError", "polyboard_no_such_module"],
                  id="plugin-import-fails"),
@@ -102,8 +133,8 @@ CASES = [
     pytest.param({}, ["boards=stm32f4,lm3s6965", "shard=3/2"], {},
                  ["shard=3/2:", "between 1 and N"], id="shard-out-of-range"),
     pytest.param({}, ["shard=half"], {}, ["shard=half:", "K/N"], id="shard-not-a-fraction"),
-    pytest.param({}, ["verbose=yes"], {}, ["verbose=yes:", "0 or 1"], id="verbose-not-0-or-1"),
-    pytest.param({}, ["boards=stm32f4,lm3s6965", "keep_going=yes"], {}, ["keep_going=yes:", "0 or 1"],
+    pytest.param({}, ["verbose=yes"], {}, ["verbose=yes:", "expected 0 or 1"], id="verbose-not-0-or-1"),
+    pytest.param({}, ["boards=stm32f4,lm3s6965", "keep_going=yes"], {}, ["keep_going=yes:", "expected 0 or 1"],
                  id="keep-going-not-0-or-1"),
     pytest.param({}, ["board=stm32f4", "run", "component=nope"], {},
                  ["component=nope:", "no runnable component 'nope'", "valid components: firmware, firmware-test"],
@@ -112,26 +143,190 @@ CASES = [
                  ["features=tabel-crc:", "no feature 'tabel-crc'", "valid features: table-crc"],
                  id="unknown-cargo-feature"),
     pytest.param({}, ["board=stm32f4", "cargo=/nonexistent/cargo"], {},
-                 ["/nonexistent/cargo not found", "apt-get install"], id="cargo-not-found"),
+                 ["/nonexistent/cargo not found: no such file", "apt-get install"], id="cargo-not-found"),
     pytest.param({}, ["board=rpi4", "go=/nonexistent/go"], {},
-                 ["/nonexistent/go not found", "golang-go"], id="go-not-found"),
+                 ["/nonexistent/go not found: no such file", "golang-go"], id="go-not-found"),
     pytest.param({}, ["board=stm32f4", "timeout=soon", "run"], {},
                  ["timeout=soon:", "positive number of seconds"], id="timeout-not-a-number"),
     pytest.param({"SConstruct": "import polyboard\nproject = polyboard.start()\n"
                                 "project.rust_test('kt', crate='src/kernel', on='moon')\nproject.finish()\n"},
-                 ["board=rpi4"], {}, ["SConstruct: kt.on:", "'moon' is not valid", "'target' or 'host'"],
+                 ["board=rpi4"], {}, ["SConstruct: kt.on:", "'moon' is not valid; choose 'target' or 'host'"],
                  id="rust-test-on-not-target-or-host"),
     pytest.param({"SConstruct": "import polyboard\nproject = polyboard.start()\n"
                                 "project.rust_stticlib('k', crate='src/kernel')\nproject.finish()\n"},
                  ["board=stm32f4"], {}, ["SConstruct:", "unknown component kind 'rust_stticlib'", "rust_staticlib"],
                  id="unknown-component-kind"),
+    # -- issue 10: board files are data; ids, encodings, regions, targets --------------------------
+    pytest.param({"boards/...toml": CHILD_OF_STM32F4}, ["board=stm32f4"], {},
+                 ["board file 'boards/...toml'", "'..' is not a valid board id", "rename the file"], id="board-id-dotdot"),
+    pytest.param({"boards/${__import__('os').system('id')}.toml": CHILD_OF_STM32F4}, ["board=stm32f4"], {},
+                 ["is not a valid board id", "rename the file"], id="board-id-dollar"),
+    pytest.param({"boards/all.toml": CHILD_OF_STM32F4}, ["board=stm32f4"], {},
+                 ["board file 'boards/all.toml'", "board id 'all' is reserved"], id="board-id-reserved"),
+    pytest.param({"boards/bin.toml": b"\x89PNG\r\n\x1a\n\x00\x01\xff\xfe garbage"}, ["board=stm32f4"], {},
+                 ["boards/bin.toml", "not UTF-8 text", "line 1"], id="board-file-binary"),
+    pytest.param({"boards/latin.toml": (CHILD_OF_STM32F4 + "# caf\xe9 board\n").encode("latin-1")}, ["board=latin"], {},
+                 ["boards/latin.toml", "not UTF-8 text (byte 0xe9 on line 3)"], id="board-file-latin1"),
+    pytest.param({"boards/nl.toml": CHILD_OF_STM32F4 + "[c]\nlibs = [\"m\\nid\"]\n"}, ["board=nl"], {},
+                 ["boards/nl.toml: c.libs.0:", "control character '\\n'"], id="board-string-newline"),
+    pytest.param({"boards/big.toml": CHILD_OF_STM32F4 + "[memory.regions.EXT]\norigin = 0xF000_0000\n"
+                  "length = 0x2000_0000\n"}, ["board=big"], {},
+                 ["boards/big.toml: memory.regions.EXT:", "beyond the 32-bit address space", "'arm'"],
+                 id="region-beyond-4gib"),
+    pytest.param({"boards/cc.toml": CHILD_OF_STM32F4 + "[memory.regions.ccm]\norigin = 0x6000_0000\n"
+                  "length = 0x100\n"}, ["board=cc"], {},
+                 ["boards/cc.toml: memory.regions.ccm:", "'CCM' and 'ccm' differ only in case"], id="regions-differ-in-case"),
+    pytest.param({"boards/u.toml": CHILD_OF_STM32F4 + "[memory.regions.\"SR\u00c4M\"]\norigin = 0x6000_0000\n"
+                  "length = 0x100\n"}, ["board=u"], {},
+                 ["boards/u.toml: memory.regions.SR\u00c4M:", "ASCII identifiers"], id="region-name-not-ascii"),
+    pytest.param({"boards/kw.toml": CHILD_OF_STM32F4 + "[memory.regions.ORIGIN]\norigin = 0x6000_0000\n"
+                  "length = 0x100\n"}, ["board=kw"], {},
+                 ["boards/kw.toml: memory.regions.ORIGIN:", "GNU ld script keyword"], id="region-name-ld-keyword"),
+    pytest.param({"boards/ch.toml": CHILD_OF_STM32F4 + "[memory.regions.CCM]\norigin = 0x1FFF_F000\n"},
+                 ["board=ch"], {},
+                 ["boards/ch.toml: memory.regions.CCM:", "overlaps region RAM"], id="overlap-blames-the-child"),
+    pytest.param({"boards/rt.toml": CHILD_OF_STM32F4 + "[rust]\ntarget = \"aarch64-unknown-none\"\n"},
+                 ["board=rt"], {},
+                 ["boards/rt.toml: rust.target:", "is not for cpu.arch 'arm'", "thumb or arm"], id="rust-target-wrong-arch"),
+    pytest.param({"boards/rt.toml": CHILD_OF_STM32F4 + "[rust]\ntarget = \"thumbv7em none\"\n"},
+                 ["board=rt"], {},
+                 ["boards/rt.toml: rust.target:", "is not a Rust target triple"], id="rust-target-not-a-triple"),
+    pytest.param({"boards/gt.toml": 'inherits = "rpi4"\ndescription = "x"\n[go]\ntags = ["ok", "$(x"]\n'},
+                 ["board=gt"], {},
+                 ["boards/gt.toml: go.tags.1:", "'$(x' is not a Go build tag"], id="board-go-tag-invalid"),
+    # -- the command line --------------------------------------------------------------------------
+    pytest.param({}, ["board="], {}, ["board=:", "no board given", "valid boards:"], id="board-empty"),
+    pytest.param({}, ["boards=all,stm32f4"], {},
+                 ["boards=all,stm32f4:", "'all' selects every board and cannot be combined"], id="boards-all-and-more"),
+    pytest.param({}, ["boards=stm32f4,stm32f5"], {},
+                 ["boards=stm32f4,stm32f5:", "unknown board 'stm32f5'"], id="boards-unknown-names-the-option"),
+    pytest.param({}, ["board=rpi4", "go=/tmp"], {}, ["/tmp is not an executable file"], id="tool-path-is-a-folder"),
+    pytest.param({}, ["board=rpi4", "tags=a,$(x"], {},
+                 ["tags=a,$(x:", "'$(x' is not a Go build tag"], id="tags-invalid"),
+    pytest.param({"cachefile": "not a folder\n"}, ["board=stm32f4", "cache=cachefile"], {},
+                 ["cache=cachefile:", "is a file, not a folder"], id="cache-is-a-file"),
+    pytest.param({"cachefile": "not a folder\n"}, ["board=stm32f4", "cache=cachefile/sub"], {},
+                 ["cache=cachefile/sub:", "cannot create the cache folder", "Not a directory"], id="cache-cannot-create"),
+    pytest.param({}, ["board=stm32f4", "--cache-readonly", "cache=no-such-cache"], {},
+                 ["cache=no-such-cache:", "does not exist (nothing to read with --cache-readonly)"], id="cache-readonly-missing"),
+    # -- plugins -----------------------------------------------------------------------------------
+    pytest.param({"plugins/exits.py": EXITING_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/exits.py:", "polyboard_register raised SystemExit"], id="plugin-calls-sys-exit"),
+    pytest.param({"plugins/typo.py": UNDECORATED_TYPO_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/typo.py:", "unknown hook 'polyboard_configure_bord'"], id="plugin-undecorated-typo"),
+    pytest.param({"plugins/mine.py": CORE_OPTION_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/mine.py:", "option 'board' is one of polyboard's own options"],
+                 id="plugin-redefines-core-option"),
+    pytest.param({"plugins/mine.py": RESERVED_KIND_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/mine.py:", "component kind 'finish' is reserved"], id="plugin-kind-reserved"),
+    pytest.param({"plugins/mine.py": INVALID_KIND_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/mine.py:", "component kind 'my-kind' is not a valid name"], id="plugin-kind-invalid"),
+    pytest.param({"plugins/runner.py": run_command_plugin("'qemu-system-arm -M netduinoplus2'")},
+                 ["board=stm32f4", "run"], {},
+                 ["plugin plugins/runner.py", "polyboard_run_command returned 'qemu-system-arm",
+                  "a non-empty list of strings"], id="plugin-run-command-string"),
+    pytest.param({"plugins/runner.py": run_command_plugin("['qemu-system-arm', None]")},
+                 ["board=stm32f4", "run"], {},
+                 ["plugin plugins/runner.py", "returned ['qemu-system-arm', None]", "a non-empty list of strings"], id="plugin-run-command-none-item"),
+    pytest.param({"plugins/runner.py": run_command_plugin("('qemu-system-arm',)")},
+                 ["board=stm32f4", "run"], {},
+                 ["plugin plugins/runner.py", "returned ('qemu-system-arm',)", "a non-empty list of strings"], id="plugin-run-command-tuple"),
+    pytest.param({"SConstruct": "import polyboard\nproject = polyboard.start()\n"
+                                "project.c_firmware('../x', sources=['src/firmware/main.c'])\nproject.finish()\n"},
+                 ["board=stm32f4"], {}, ["SConstruct:", "'../x' is not a valid component name"],
+                 id="component-name-invalid"),
+    # -- the rest of the catalogue (docs/errors.md) ------------------------------------------------
+    pytest.param({}, ["board=stm32f4", "boards=lm3s6965"], {}, ["command line:", "either board= or boards="],
+                 id="board-and-boards"),
+    pytest.param({}, ["boards=stm32f4,,lm3s6965"], {}, ["boards=stm32f4,,lm3s6965:", "empty board id"],
+                 id="boards-empty-id"),
+    pytest.param({"boards/i.toml": "inherits = 3\ndescription = 'x'\n"}, ["board=stm32f4"], {},
+                 ["boards/i.toml: inherits:", "expected a board id or an array of board ids"], id="inherits-not-a-string"),
+    pytest.param({"boards/a.toml": CHILD_OF_STM32F4 + "abstract = 'yes'\n"}, ["board=stm32f4"], {},
+                 ["boards/a.toml: abstract:", "expected true or false"], id="abstract-not-a-boolean"),
+    pytest.param({"boards/folder.toml/x": "a folder named like a board file\n"}, ["board=stm32f4"], {},
+                 ["boards/folder.toml:", "cannot read board file: Is a directory"], id="board-file-unreadable"),
+    pytest.param({"boards/nm.toml": CHILD_OF_STM32F4 + "memory = {}\n"}, ["board=nm"], {},
+                 ["boards/nm.toml: memory:", "needs a [memory] table"], id="bare-metal-without-memory"),
+    pytest.param({"boards/n.toml": CHILD_OF_STM32F4 + "[memory.regions.CCM]\norigin = -1\n"}, ["board=n"], {},
+                 ["boards/n.toml: memory.regions.CCM.origin:", "must not be negative"], id="negative-origin"),
+    pytest.param({"boards/n.toml": CHILD_OF_STM32F4 + "[memory.regions.CCM]\nattributes = 'rwz'\n"}, ["board=n"], {},
+                 ["boards/n.toml: memory.regions.CCM.attributes:", "not a GNU ld attribute string"],
+                 id="region-attributes-invalid"),
+    pytest.param({"boards/n.toml": CHILD_OF_STM32F4 + "[memory]\nheap_size = -8\n"}, ["board=n"], {},
+                 ["boards/n.toml: memory.heap_size:", "must not be negative"], id="negative-heap"),
+    pytest.param({"boards/n.toml": CHILD_OF_STM32F4 + "[memory]\nlinker_script = '/etc/passwd'\n"}, ["board=n"], {},
+                 ["boards/n.toml: memory.linker_script:", "must be a relative path inside the tree"],
+                 id="linker-script-outside"),
+    pytest.param({"boards/n.toml": CHILD_OF_STM32F4 + "[memory]\nlinker_script = 'no/such.ld'\n"}, ["board=n"], {},
+                 ["memory.linker_script:", "'no/such.ld' does not exist"], id="linker-script-missing"),
+    pytest.param({"boards/g.toml": CHILD_OF_RPI4 + "[go]\ngoarch = 'arm46'\n"}, ["board=g"], {},
+                 ["boards/g.toml: go.goarch:", "not a GOARCH Go knows", "did you mean arm64"], id="goarch-unknown"),
+    pytest.param({"boards/g.toml": CHILD_OF_RPI4 + "[go]\ngoos = 'plan9'\n"}, ["board=g"], {},
+                 ["boards/g.toml: go.goos:", "not a GOOS this framework supports"], id="goos-unknown"),
+    pytest.param({"boards/g.toml": 'inherits = "rpi3"\ndescription = "x"\n[go]\ngoarm = "8"\n'}, ["board=g"], {},
+                 ["boards/g.toml: go.goarm:", "needs goarm \"5\", \"6\" or \"7\""], id="goarm-invalid"),
+    pytest.param({"boards/f.toml": CHILD_OF_STM32F4 + "[rust]\ntarget = 'thumbv7em-none-eabi'\n"}, ["board=f"], {},
+                 ["boards/f.toml: rust.target:", "does not match cpu.float_abi = 'hard'"], id="rust-target-float-abi"),
+    pytest.param({"boards/f.toml": CHILD_OF_STM32F4 + "[cpu]\nfpu = ''\n"}, ["board=f"], {},
+                 ["cpu.fpu:", "needs an FPU name"], id="fpu-missing"),
+    pytest.param({"boards/e.toml": CHILD_OF_RPI4 + "[emulator]\nsysroot = ''\n"}, ["board=e"], {},
+                 ["emulator.sysroot:", "needs the target's sysroot"], id="linux-emulator-without-sysroot"),
+    pytest.param({"boards/e.toml": CHILD_OF_STM32F4 + "emulator = {}\n"}, ["board=e", "run"], {},
+                 ["boards/e.toml: emulator:", "no plugin knows how to run programs for board e"], id="no-emulator"),
+    pytest.param({"boards/e.toml": CHILD_OF_STM32F4 + "[emulator]\nprogram = 'qemu-system-nope'\n"},
+                 ["board=e", "run"], {},
+                 ["emulator.program:", "qemu-system-nope not found on PATH"], id="emulator-not-found"),
+    pytest.param({"boards/e.toml": CHILD_OF_RPI4 + "[emulator]\nsysroot = '/nonexistent/sysroot'\n"},
+                 ["board=e", "run"], {},
+                 ["emulator.sysroot:", "sysroot /nonexistent/sysroot does not exist"], id="sysroot-missing"),
+    pytest.param({}, ["board=rpi4", "run", "component=firmware"], {},
+                 ["component=firmware:", "board rpi4 cannot run 'firmware'", "bare-metal firmware"],
+                 id="run-component-skipped-on-board"),
+    pytest.param({}, ["board=stm32f4", f"rustc={sys.executable}"], {},
+                 ["rust.build_std:", "has no rust-src", "apt-get install rust-web-src"], id="rustc-without-rust-src"),
+    pytest.param({"plugins/twice.py": SECOND_KIND_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/twice.py:", "component kind 'rust_staticlib' is registered twice"],
+                 id="plugin-kind-twice"),
+    pytest.param({"plugins/twice.py": SECOND_OPTION_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/twice.py:", "option 'cargo' is registered twice"], id="plugin-option-twice"),
+    pytest.param({"plugins/flavour.py": CHOICE_OPTION_PLUGIN}, ["board=stm32f4", "flavour=salty"], {},
+                 ["flavour=salty:", "'salty' is not valid; choose one of sweet, sour"], id="option-not-a-choice"),
+    pytest.param({"plugins/sig.py": BAD_SIGNATURE_PLUGIN}, ["board=stm32f4"], {},
+                 ["plugin plugins/sig.py:", "failed validation", "colour"], id="plugin-hook-bad-arguments"),
+    pytest.param({"SConstruct": sconstruct("project.rust_staticlib('k', crate='../elsewhere')")}, ["board=stm32f4"],
+                 {}, ["SConstruct:", "path '../elsewhere' leaves the source tree"], id="path-leaves-tree"),
+    pytest.param({"SConstruct": sconstruct("project.rust_staticlib('k')")}, ["board=stm32f4"], {},
+                 ["SConstruct:", "rust_staticlib 'k' needs crate=DIR"], id="crate-missing"),
+    pytest.param({"SConstruct": sconstruct("project.rust_staticlib('k', crate='src/firmware')")}, ["board=stm32f4"],
+                 {}, ["SConstruct: k.crate:", "no Cargo.toml in 'src/firmware'"], id="crate-without-cargo-toml"),
+    pytest.param({"SConstruct": sconstruct("project.c_firmware('fw')")}, ["board=stm32f4"], {},
+                 ["SConstruct:", "c_firmware 'fw' needs sources=[...]"], id="c-firmware-without-sources"),
+    pytest.param({"SConstruct": sconstruct("project.c_firmware('fw', sources=['src/firmware/main.c'], "
+                                           "libs=['kernel'])")}, ["board=stm32f4"], {},
+                 ["c_firmware 'fw' needs component 'kernel', which is not declared before it"],
+                 id="dependency-not-declared"),
+    pytest.param({"SConstruct": sconstruct(KERNEL, KERNEL)}, ["board=stm32f4"], {},
+                 ["SConstruct:", "component 'kernel' is declared twice"], id="component-declared-twice"),
+    pytest.param({"SConstruct": sconstruct("project.go_program('app', package_dir='src/nope')")}, ["board=rpi4"],
+                 {}, ["package_dir 'src/nope' is not a directory"], id="go-package-dir-missing"),
+    pytest.param({"SConstruct": sconstruct("project.go_program('app', package_dir='src/firmware')")}, ["board=rpi4"],
+                 {}, ["no go.mod in 'src/firmware' or above it"], id="go-no-module"),
+    pytest.param({"SConstruct": sconstruct("project.go_program('app', package_dir='src/app', package='./nope')")},
+                 ["board=rpi4"], {}, ["package './nope' is not a directory of the module"], id="go-package-missing"),
+    pytest.param({"SConstruct": sconstruct("app = project.go_program('app', package_dir='src/app')",
+                                           "project.go_program('app2', package_dir='src/app', libs=[app])")},
+                 ["board=rpi4"], {}, ["libs: 'app' is a go_program, not a library"], id="go-libs-not-a-library"),
 ]
 
 
 @pytest.mark.parametrize(("files", "args", "env", "fragments"), CASES)
 def test_bad_input_is_one_line_and_builds_nothing(scratch_tree: Path, files, args, env, fragments):
     for relative, text in files.items():
-        write(scratch_tree / relative, text)
+        if isinstance(text, bytes):
+            (scratch_tree / relative).write_bytes(text)
+        else:
+            write(scratch_tree / relative, text)
     result = run_scons(scratch_tree, *args, timeout=120, env=child_env(**env))
     assert_user_error(result, *fragments)
     assert not (scratch_tree / "build").exists()
@@ -167,3 +362,91 @@ def test_bad_board_file_after_a_real_build_changes_nothing(built_scratch_tree: P
     assert_user_error(result, "boards/stm32f4.toml", "malformed TOML", "line")
     assert snapshot(built_scratch_tree / "build") == before
     assert (built_scratch_tree / ".sconsign.dblite").read_bytes() == sconsign
+
+
+C_ONLY_SCONSTRUCT = '''\
+import polyboard
+
+project = polyboard.start()
+project.c_firmware("fw", sources=["src/firmware/startup.c", "tiny.c"])
+project.finish()
+'''
+TINY_MAIN = '#include <stdio.h>\nint main(void) { printf("tiny\\n"); return 0; }\n'
+SUMMARY_RAISES = '''\
+def polyboard_summary(results):
+    raise ValueError("no table today")
+'''
+
+
+@pytest.mark.toolchain
+def test_a_summary_plugin_that_raises_is_one_line_and_exit_2(scratch_tree: Path):
+    """The summary runs after SCons has finished: its failure is still one line, and not exit 0."""
+    write(scratch_tree / "SConstruct", C_ONLY_SCONSTRUCT)
+    write(scratch_tree / "tiny.c", TINY_MAIN)
+    write(scratch_tree / "plugins" / "summary.py", SUMMARY_RAISES)
+    result = run_scons(scratch_tree, "board=stm32f4", "run", timeout=300)
+    assert "[stm32f4] tiny" in result.stdout, result.output
+    assert_user_error(result, "plugin plugins/summary.py:", "polyboard_summary raised ValueError: no table today")
+
+
+def test_an_undecorated_hook_is_called_like_a_decorated_one(scratch_tree: Path):
+    write(scratch_tree / "plugins" / "plain.py",
+          "def polyboard_register(registry):\n    registry.add_option('plain_marker', 'an option')\n\n\n"
+          "def polyboard_configure_board(build):\n    print('configured', build.board.id, flush=True)\n")
+    result = run_scons(scratch_tree, "board=lm3s6965", "plain_marker=1", "list", timeout=120)
+    assert result.returncode == 0, result.output
+    assert "configured lm3s6965" in result.stdout
+
+
+def test_a_second_scons_in_the_same_tree_stops_with_a_clear_message(scratch_tree: Path):
+    import fcntl
+    import os
+
+    descriptor = os.open(scratch_tree, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a running scons holds
+        result = run_scons(scratch_tree, "board=stm32f4", timeout=120)
+        assert_user_error(result, str(scratch_tree.resolve()), "another scons is building in this tree")
+        assert not (scratch_tree / "build").exists()
+    finally:
+        os.close(descriptor)
+    result = run_scons(scratch_tree, "board=stm32f4", "list", timeout=120)
+    assert result.returncode == 0, result.output
+
+
+@pytest.mark.toolchain
+def test_a_cargo_that_fails_silently_is_named_and_deletes_nothing(built_scratch_tree: Path):
+    library = built_scratch_tree / "build" / "stm32f4" / "kernel" / "libkernel.a"
+    before = library.read_bytes()
+    (built_scratch_tree / "src" / "kernel" / "src" / "lib.rs").write_text(
+        (built_scratch_tree / "src" / "kernel" / "src" / "lib.rs").read_text() + "\n// edited\n")
+    result = run_scons(built_scratch_tree, "board=stm32f4", "cargo=/bin/false", timeout=300)
+    assert result.returncode == 2, result.output
+    assert "/bin/false exited with status 1 and printed no error" in result.stderr
+    assert "Traceback" not in result.output
+    assert library.read_bytes() == before
+
+
+@pytest.mark.parametrize(("denied", "fragment"), [(os.W_OK, "cannot write to the cache folder"),
+                                                   (os.R_OK, "cannot read the cache folder")])
+def test_cache_folder_permissions_are_one_line(tmp_path: Path, monkeypatch, denied: int, fragment: str):
+    """As root every folder is readable and writable, so the permission answer is faked here
+    (pure logic: which message for which answer)."""
+    from polyboard.cache import check_cache_dir
+    from polyboard.errors import PolyboardError
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if mode & denied else real_access(path, mode))
+    with pytest.raises(PolyboardError) as caught:
+        check_cache_dir(str(tmp_path), where=f"cache={tmp_path}", readonly=False)
+    assert fragment in str(caught.value) and str(caught.value).startswith(f"cache={tmp_path}: ")
+
+
+def test_cgo_flags_with_both_quotes_and_a_space_cannot_be_said():
+    from polyboard.errors import PolyboardError
+    from polyboard_plugins.go_builder import cgo_flag_list
+
+    assert cgo_flag_list(["-O2", "-DX=it's", "-I/a b", '-DY="q"', "-I/it's here"], "w") == \
+        """-O2 -DX=it's "-I/a b" -DY="q" "-I/it's here\""""
+    with pytest.raises(PolyboardError, match="both kinds of quote"):
+        cgo_flag_list(["""-DZ="it's here\""""], "board x (boards/x.toml)")
