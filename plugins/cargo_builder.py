@@ -207,7 +207,8 @@ def _declare(build, component, kind: str) -> Artifact:
         env.Depends(nodes, build.extra["generated"])  # memory.x (compared by content: signatures.py)
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
-                        include_dirs=[env.Dir(str(include))] if include.is_dir() else [])
+                        include_dirs=[env.Dir(str(include))] if include.is_dir() else [],
+                        debug_sources=[("", str(crate_dir))])  # paths are crate-relative (_remap_flags)
     if kind == "staticlib":
         artifact.library = nodes[0]
     else:

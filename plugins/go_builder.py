@@ -289,7 +289,8 @@ def _declare(build, component, mode: str) -> Artifact:
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS))
     extra = build.after_link(component.name, nodes[0])
-    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0])
+    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0],
+                    debug_sources=[(module_path(module_dir / "go.mod"), str(module_dir))])  # -trimpath names
 
 
 def declare_program(build, component):

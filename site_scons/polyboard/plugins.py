@@ -177,5 +177,11 @@ class Hooks:
     def run_command(self, board, program: str, args: list[str]) -> list[str] | None:
         return self._call("polyboard_run_command", board=board, program=program, args=list(args))
 
+    def debug_server(self, board, program: str, args: list[str], port: int) -> list[str] | None:
+        return self._call("polyboard_debug_server", board=board, program=program, args=list(args), port=port)
+
+    def flash_command(self, board, elf: str, server: str, dry_run: bool) -> list[list[str]] | None:
+        return self._call("polyboard_flash_command", board=board, elf=elf, server=server, dry_run=dry_run)
+
     def summary(self, results: list) -> None:
         self._call("polyboard_summary", results=results)

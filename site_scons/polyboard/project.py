@@ -22,7 +22,7 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import failures, jobs, signatures, spawn, verbs
+from . import debugging, failures, jobs, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -34,8 +34,13 @@ CORE_OPTIONS = {
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
+    "dry_run": "with flash: 1 to print the flashing commands and do nothing",
+    "server": "with flash: HOST:PORT of the GDB server (method gdb), instead of the board's flash.gdb_server",
+    "port": "with debug: the TCP port of the emulator's GDB server (default: a free one)",
+    "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
 }
-VERBS = ("run", "test")
+RUN_VERBS = ("run", "test")
+VERBS = RUN_VERBS + debugging.VERBS
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
 
 
@@ -220,10 +225,14 @@ class Project:
         if LIST in S.COMMAND_LINE_TARGETS:
             listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(listing)
-        if self.verbs:
-            verbs.declare(self, self.verbs)
+        run_verbs = [v for v in self.verbs if v in RUN_VERBS]
+        if run_verbs:
+            verbs.declare(self, run_verbs)
             atexit.register(verbs.report, self)  # its table has a row for each failed board
-        elif len(self.builds) > 1:
+        tool_verbs = [v for v in self.verbs if v in debugging.VERBS]
+        if tool_verbs:
+            debugging.declare(self, tool_verbs)
+        if not run_verbs and len(self.builds) > 1:
             atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
 
 
