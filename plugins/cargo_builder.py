@@ -440,3 +440,37 @@ def test_action(target, source, env):
     shutil.copy(executable, out + ".tmp")  # copy keeps the executable bit
     spawn.commit(out + ".tmp", out)
     return 0
+
+
+# -- editors (scons ide) ----------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_editor_settings(build, components):
+    """rust-analyzer's settings for this board's crates: the same target, features, build-std
+    and toolchain as the build (rust-analyzer manual, "Configuration": rust-analyzer.linkedProjects,
+    rust-analyzer.cargo.target / features / extraArgs / extraEnv / allTargets). VS Code passes
+    .vscode/settings.json to the server; other editors pass the same keys without the
+    ``rust-analyzer.`` prefix."""
+    board = build.board
+    crates, features = [], set()
+    for component in components:
+        if component.kind not in ("rust_staticlib", "rust_program") or component.name not in build.artifacts:
+            continue
+        crate_rel, crate_dir = _crate(build, component)
+        crates.append(f"{crate_rel}/Cargo.toml")
+        features.update(requested_features(build, component, crate_dir, crate_rel))
+    if not crates:
+        return {}
+    cargo, rustc = _tools(build)
+    settings = {
+        "rust-analyzer.linkedProjects": crates,
+        "rust-analyzer.cargo.target": board.rust.target,
+        "rust-analyzer.cargo.features": sorted(features),
+        "rust-analyzer.cargo.allTargets": False,  # tests and benches need std, which a no_std target lacks
+        "rust-analyzer.cargo.extraEnv": {"CARGO": cargo, "RUSTC": rustc},
+        "rust-analyzer.server.extraEnv": {"CARGO": cargo, "RUSTC": rustc},
+    }
+    if board.rust.build_std:
+        settings["rust-analyzer.cargo.extraArgs"] = ["-Zbuild-std=" + ",".join(board.rust.build_std)]
+        settings["rust-analyzer.cargo.extraEnv"]["RUSTC_BOOTSTRAP"] = "1"
+    return settings

@@ -103,6 +103,17 @@ def polyboard_flash_command(board: "Board", elf: str, server: str, dry_run: bool
 
 
 @hookspec
+def polyboard_editor_settings(build: "BoardBuild", components: list) -> dict:
+    """Contribute editor settings for the board (``scons ide``): keys of ``.vscode/settings.json``
+    that configure a language server for this board's target (rust-analyzer, gopls).
+
+    :param build: the board's build context (its ``artifacts`` say what the board builds).
+    :param components: every :class:`polyboard.Component` the SConstruct declared.
+    :return: a dict of settings; the results of all plugins are merged (a key set twice is an error).
+    """
+
+
+@hookspec
 def polyboard_summary(results: list) -> None:
     """Report the results of ``run``/``test`` verbs after the build (e.g. a summary table).
 

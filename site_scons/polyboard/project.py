@@ -22,7 +22,7 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import debugging, failures, jobs, signatures, spawn, verbs
+from . import debugging, failures, ide, jobs, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -40,7 +40,7 @@ CORE_OPTIONS = {
     "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
 }
 RUN_VERBS = ("run", "test")
-VERBS = RUN_VERBS + debugging.VERBS
+VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE,)
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
 
 
@@ -129,6 +129,8 @@ class Project:
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks)
             self.hooks.configure_board(build)
+            if ide.IDE in self.verbs:
+                ide.prepare(build)
             self.builds.append(build)
         self.components: list[Component] = []
 
@@ -232,6 +234,8 @@ class Project:
         tool_verbs = [v for v in self.verbs if v in debugging.VERBS]
         if tool_verbs:
             debugging.declare(self, tool_verbs)
+        if ide.IDE in self.verbs:
+            ide.declare(self)
         if not run_verbs and len(self.builds) > 1:
             atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
 
