@@ -41,10 +41,11 @@ list kernel::crc32
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """The reference tree built for one microcontroller and one Linux board."""
+    """The reference tree with the programs flash and debug use (not the test binaries: the
+    kernel's unit tests build Rust's std from source, minutes that these tests do not need)."""
     folder = tmp_path_factory.mktemp("flash-debug")
     tree = copy_tree(folder / "tree")
-    result = run_scons(tree, "boards=stm32f4,rpi4", "-j1")
+    result = run_scons(tree, "boards=stm32f4,rpi4", "-j1", "build/stm32f4/firmware.elf", "build/rpi4/app")
     assert result.returncode == 0, result.output
     yield tree
     shutil.rmtree(folder / "tree" / "build" / ".cargo", ignore_errors=True)
@@ -192,3 +193,28 @@ def test_debug_on_a_busy_port_is_one_line_and_starts_nothing(built: Path):
     assert len(lines) == 1 and lines[0].startswith(f"scons: *** port={port}: port {port} is busy"), result.stderr
     assert "Traceback" not in result.output
     assert_nothing_left(str(built))
+
+
+def test_debug_session_whose_emulator_cannot_listen_is_stopped(built: Path, tmp_path: Path, capfd):
+    """The race the read-time check cannot close: the port is taken after it was found free.
+    QEMU then exits at once; the session ends with a message and nothing is left running."""
+    from polyboard import debugging, gdb
+
+    script = write(tmp_path / "go.gdb", "continue\n")
+    elf = str(built / "build" / "stm32f4" / "firmware.elf")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        emulator = ["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none", "-serial", "null",
+                    "-S", "-gdb", f"tcp:127.0.0.1:{port}", "-kernel", elf]
+        debugger = gdb.debug_argv(elf, f"127.0.0.1:{port}", source_dirs=[], substitutions=[], script=str(script))
+        started = time.monotonic()
+        status = debugging._session("stm32f4", emulator, debugger, dict(os.environ), 60, batch=True, cwd=str(built))
+        elapsed = time.monotonic() - started
+    output = capfd.readouterr()
+    assert status == 1
+    assert elapsed < 30
+    assert "Address already in use" in output.out  # QEMU's own reason, streamed with the board's prefix
+    assert "the emulator exited with status 1 while gdb was still attaching" in output.err
+    assert_nothing_left(str(port))
