@@ -101,8 +101,9 @@ def test_flash_loads_the_firmware_through_qemus_gdb_server(built: Path):
         elf = str(built / "build" / "stm32f4" / "firmware.elf")
         assert commands == [["gdb-multiarch", "-batch", "-nx", "-q", "-ex", "set pagination off",
                              "-ex", "set confirm off", "-ex", "set width 0",
-                             "-ex", f"target remote 127.0.0.1:{port}", "-ex", "load",
-                             "-ex", "monitor system_reset", "-ex", "detach", elf]]
+                             "-ex", f"target remote 127.0.0.1:{port}",
+                             "-ex", "python for step in ['load', 'monitor system_reset', 'detach']: gdb.execute(step)",
+                             elf]]
         assert "Start address 0x08000040" in result.stdout  # gdb's load
         output, _ = qemu.communicate(timeout=QEMU_TIMEOUT)  # detached: the board runs the new image
     finally:

@@ -37,11 +37,16 @@ def load_argv(elf: str, server: str, reset: tuple[str, ...] | list[str]) -> list
     """Write *elf* through the GDB server at *server*, reset the core, detach (see above).
 
     ``load`` alone leaves the core where it was (QEMU: SP = 0, a hang); the board's ``gdb_reset``
-    commands make the core take its reset vector from the new image."""
-    argv = [PROGRAM, "-batch", *settings(), "-ex", f"target remote {server}", "-ex", "load"]
-    for command in reset:
-        argv += ["-ex", command]
-    return argv + ["-ex", "detach", elf]
+    commands make the core take its reset vector from the new image.
+
+    The steps are one command, a line of gdb's Python: ``gdb -batch`` goes on after a failed
+    ``-ex`` and exits with the status of the last one only, so a failed ``load`` followed by a
+    working ``detach`` would look like a flashed board. ``gdb.execute`` raises on the first
+    failing step, which makes that one command, and gdb's exit status, fail. ``repr`` quotes
+    the board's commands as Python string literals."""
+    steps = ["load", *reset, "detach"]
+    return [PROGRAM, "-batch", *settings(), "-ex", f"target remote {server}",
+            "-ex", f"python for step in {steps!r}: gdb.execute(step)", elf]
 
 
 def debug_argv(elf: str, server: str, *, source_dirs: list[str], substitutions: list[tuple[str, str]],
