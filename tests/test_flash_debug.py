@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_tree, run_scons, write
+from helpers import SCONS, child_env, copy_tree, run_scons, write
 
 pytestmark = pytest.mark.toolchain
 
@@ -219,3 +219,16 @@ def test_debug_session_whose_emulator_cannot_listen_is_stopped(built: Path, tmp_
     assert "Address already in use" in output.out  # QEMU's own reason, streamed with the board's prefix
     assert "the emulator exited with status 1 while gdb was still attaching" in output.err
     assert_nothing_left(str(port))
+
+
+def test_debug_without_a_script_is_gdb_on_the_terminal(built: Path):
+    """Interactive mode: gdb reads the terminal (here a pipe) and writes to it directly."""
+    commands = "break kern_crc32\ncontinue\nprint len\nfinish\nquit\n"
+    completed = subprocess.run([str(SCONS), "board=stm32f4", "debug"], cwd=built, input=commands, text=True,
+                               capture_output=True, timeout=180, env=child_env())
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Breakpoint 1, kernel::kern_crc32 (" in completed.stdout
+    assert "$1 = 9" in completed.stdout
+    assert "Value returned is $2 = 3421780262" in completed.stdout
+    assert "[gdb] " not in completed.stdout  # not the batch mode's prefixed copy
+    assert_nothing_left(str(built))

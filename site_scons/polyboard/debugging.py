@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -261,6 +262,23 @@ def _pump(process, prefix: str) -> threading.Thread:
     return thread
 
 
+_SAVED_SIGINT: list = []
+
+
+def _leave_ctrl_c_to(debugger) -> None:
+    """Ctrl-C at gdb's prompt stops the debugged program; the terminal sends it to its whole
+    foreground process group, scons included, which would end the build. scons ignores it while
+    an interactive gdb runs (gdb, started before, keeps its own handler). Only the main thread
+    may change signal handlers: with -j N the action runs in a worker and Ctrl-C ends the build."""
+    if threading.current_thread() is threading.main_thread():
+        _SAVED_SIGINT.append(signal.signal(signal.SIGINT, signal.SIG_IGN))
+
+
+def _restore_ctrl_c() -> None:
+    while _SAVED_SIGINT:
+        signal.signal(signal.SIGINT, _SAVED_SIGINT.pop())
+
+
 def _stop(process) -> None:
     """Stop *process* and everything it started (it leads its own process group)."""
     if process.poll() is None:
@@ -289,6 +307,7 @@ def _session(board_id: str, emulator_argv: list[str], gdb_argv: list[str], env: 
             readers.append(_pump(debugger, "[gdb] "))
         else:  # the terminal's: gdb needs it for its prompt and Ctrl-C
             debugger = subprocess.Popen(gdb_argv, env=env, cwd=cwd)
+            _leave_ctrl_c_to(debugger)
         emulator_gone = None
         while debugger.poll() is None:
             if time.monotonic() > deadline:
@@ -315,6 +334,7 @@ def _session(board_id: str, emulator_argv: list[str], gdb_argv: list[str], env: 
             print(f"polyboard: {board_id}: debug: gdb exited with status {status}", file=sys.stderr, flush=True)
         return status
     finally:
+        _restore_ctrl_c()
         if debugger is not None:
             if debugger.poll() is None:
                 if batch:
