@@ -232,3 +232,33 @@ def test_debug_without_a_script_is_gdb_on_the_terminal(built: Path):
     assert "Value returned is $2 = 3421780262" in completed.stdout
     assert "[gdb] " not in completed.stdout  # not the batch mode's prefixed copy
     assert_nothing_left(str(built))
+
+
+def path_without(folder: Path, *programs: str) -> str:
+    """A PATH with every program of the current one except *programs* (symlinks in *folder*)."""
+    folder.mkdir(parents=True)
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            target = folder / entry.name
+            if entry.name not in programs and not target.exists() and os.access(entry.path, os.X_OK):
+                target.symlink_to(entry.path)
+    return str(folder)
+
+
+@pytest.mark.parametrize(("args", "program", "fragments"), [
+    (["board=stm32f4", "debug"], "gdb-multiarch", ["gdb-multiarch not found on PATH", "apt-get install gdb-multiarch"]),
+    (["board=lm3s6965", "flash"], "openocd", ["openocd not found on PATH", "apt-get install openocd"]),
+    (["board=stm32f4", "flash"], "gdb-multiarch", ["gdb-multiarch not found on PATH", "apt-get install gdb-multiarch"]),
+], ids=["debug-gdb", "flash-openocd", "flash-gdb"])
+def test_a_missing_tool_is_one_line_naming_its_package(tmp_path: Path, args, program, fragments):
+    tree = copy_tree(tmp_path / "tree")
+    env = child_env(PATH=path_without(tmp_path / "bin", program))
+    result = run_scons(tree, *args, timeout=120, env=env)
+    assert result.returncode == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("scons: *** "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert not (tree / "build").exists()
