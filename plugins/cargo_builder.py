@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import sys
+import threading
+import time
 import tomllib
 import zlib
 from pathlib import Path
@@ -242,20 +246,94 @@ def _program_link_args(build, component) -> tuple:
     return tuple(args)
 
 
-def run_cargo(argv: list[str], child_env: dict, crate_dir: Path) -> tuple[int, list[dict]]:
+PROGRESS_AFTER = 10.0  # seconds: a cargo run longer than this prints a progress line this often
+
+
+def package_name(package_id: str) -> str:
+    """``path+file:///...#kernel@0.1.0`` (cargo >= 1.77) or ``core 0.0.0 (path+...)`` -> the name."""
+    if "#" in package_id:  # "#name@version", or "#version" when the folder is named after the package
+        source, _, fragment = package_id.rpartition("#")
+        return fragment.partition("@")[0] if "@" in fragment else source.rstrip("/").rsplit("/", 1)[-1]
+    return package_id.split(" ", 1)[0] or "?"
+
+
+class Progress:
+    """One line every PROGRESS_AFTER seconds while cargo runs long (a first build of ``core``
+    takes about 25 s with nothing else on the screen): the crates compiled so far, from cargo's
+    own ``compiler-artifact`` messages. Quick runs print nothing."""
+
+    def __init__(self, label: str, interval: float = PROGRESS_AFTER):
+        self.label = label
+        self.interval = interval
+        self.started = time.monotonic()
+        self.next_line = self.started + interval
+        self.crates: list[str] = []
+        self.lock = threading.Lock()
+
+    def artifact(self, message: dict) -> None:
+        package = package_name(message.get("package_id", ""))
+        with self.lock:
+            if package not in self.crates:  # a build script and its library are one crate
+                self.crates.append(package)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if now < self.next_line:
+                return
+            self.next_line = now + self.interval
+            last = f" (last: {self.crates[-1]})" if self.crates else ""
+            count = len(self.crates)
+        sys.stdout.write(f"{self.label}: {count} crate{'s' * (count != 1)} compiled{last}, "
+                         f"{now - self.started:.0f} s\n")
+        sys.stdout.flush()
+
+
+def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = "") -> tuple[int, list[dict]]:
     """Run cargo on the shared jobserver (our token is cargo's implicit one; it takes more).
 
     Returns the exit status and cargo's ``compiler-artifact`` messages for *crate_dir*'s own
     package: artifact paths are what cargo says, never guessed. Errors are shown as cargo
-    rendered them."""
+    rendered them. cargo's JSON messages are read as they come, for the progress line."""
+    progress = Progress(label or f"CARGO   {crate_dir.name}")
+    lines: list[str] = []
     with jobs.tokens():
         child_env["MAKEFLAGS"] = jobs.makeflags()
-        result = spawn.run(argv, env=child_env, cwd=str(crate_dir), capture=True)
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr)
-        return result.returncode, []
+        spawn._log(argv)
+        if spawn.VERBOSE:
+            sys.stdout.write(f"cd {shlex.quote(str(crate_dir))} && {shlex.join(argv)}\n")
+        process = subprocess.Popen(argv, env=child_env, cwd=str(crate_dir), text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True)
+        reader.start()
+        done = threading.Event()
+
+        def heartbeat():
+            while not done.wait(1.0):
+                progress.tick()
+        ticker = threading.Thread(target=heartbeat, daemon=True)
+        ticker.start()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if '"compiler-artifact"' in line:
+                    try:
+                        progress.artifact(json.loads(line))
+                    except json.JSONDecodeError:
+                        pass
+            returncode = process.wait()
+        finally:
+            done.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            reader.join(timeout=10)
+    if returncode != 0:
+        sys.stderr.write("".join(errors))
+        return returncode, []
     messages = []
-    for line in result.stdout.splitlines():
+    for line in lines:
         try:
             message = json.loads(line)
         except json.JSONDecodeError:
@@ -288,7 +366,7 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    status, messages = run_cargo(argv, child_env, job.crate_dir)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   [{board.id}] {target[0]}")
     if status != 0:
         return status
     artifact = None
@@ -426,7 +504,7 @@ def test_action(target, source, env):
             argv.append("-Zbuild-std=std,panic_unwind,test")
             child_env["RUSTC_BOOTSTRAP"] = "1"
     child_env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(_remap_flags(job.root, job.build_std))
-    status, messages = run_cargo(argv, child_env, job.crate_dir)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   {target[0]}")
     if status != 0:
         return status
     executable = None
