@@ -160,9 +160,13 @@ def test_flash_dry_run_probe_rs_matches_its_cli(tmp_path: Path):
 
 # -- debug ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("board", "caller"), [("stm32f4", "main.c"), ("rpi4", "cgo")])
-def test_debug_breaks_in_the_rust_kernel(built: Path, tmp_path: Path, board: str, caller: str):
-    script = write(tmp_path / "crc.gdb", GDB_SCRIPT)
+# rpi4 also lists Go source: -trimpath wrote "polyboard.example/app/main.go", substitute-path maps it
+@pytest.mark.parametrize(("board", "caller", "more"), [
+    ("stm32f4", "main.c", ""),
+    ("rpi4", "cgo", "list main.main\n"),
+])
+def test_debug_breaks_in_the_rust_kernel(built: Path, tmp_path: Path, board: str, caller: str, more: str):
+    script = write(tmp_path / "crc.gdb", GDB_SCRIPT + more)
     result = run_scons(built, f"board={board}", "debug", f"gdb_script={script}", timeout=180)
     assert result.returncode == 0, result.output
     gdb = "\n".join(line[len("[gdb] "):] for line in result.stdout.splitlines() if line.startswith("[gdb] "))
@@ -178,6 +182,8 @@ def test_debug_breaks_in_the_rust_kernel(built: Path, tmp_path: Path, board: str
     # `list` prints the Rust source from the tree: the remapped paths resolve
     assert "pub fn crc32(data: &[u8]) -> u32 {" in gdb
     assert "No such file or directory" not in gdb.split("Value returned")[1].split("$3")[1]
+    if more:
+        assert 'fmt.Printf("hello from polyboard app on %s/%s\\n", runtime.GOOS, runtime.GOARCH)' in gdb
     # the emulator's program ran on after gdb detached
     assert f"[{board}] " in result.stdout
     assert_nothing_left(str(built))
