@@ -37,7 +37,8 @@ PACKAGES=(
     gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi  # Cortex-M: C, newlib, rdimon
     gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu           # embedded Linux: cgo
     libc6-dev-armhf-cross libc6-dev-arm64-cross libc6-dev-riscv64-cross
-    qemu-system-arm qemu-user                                         # emulators for run/test
+    qemu-system-arm qemu-user                                         # emulators for run/test/debug
+    gdb-multiarch openocd                                             # flash and debug (docs/flash-debug.md)
     strace python3-venv
 )
 

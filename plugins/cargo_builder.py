@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import sys
+import threading
+import time
 import tomllib
 import zlib
 from pathlib import Path
@@ -211,7 +215,8 @@ def _declare(build, component, kind: str) -> Artifact:
         env.Depends(nodes, build.extra["generated"])  # memory.x (compared by content: signatures.py)
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
-                        include_dirs=[env.Dir(node_name(include))] if include.is_dir() else [])
+                        include_dirs=[env.Dir(node_name(include))] if include.is_dir() else [],
+                        debug_sources=[("", str(crate_dir))])  # paths are crate-relative (_remap_flags)
     if kind == "staticlib":
         artifact.library = nodes[0]
     else:
@@ -245,23 +250,97 @@ def _program_link_args(build, component) -> tuple:
     return tuple(args)
 
 
-def run_cargo(argv: list[str], child_env: dict, crate_dir: Path) -> tuple[int, list[dict]]:
+PROGRESS_AFTER = 10.0  # seconds: a cargo run longer than this prints a progress line this often
+
+
+def package_name(package_id: str) -> str:
+    """``path+file:///...#kernel@0.1.0`` (cargo >= 1.77) or ``core 0.0.0 (path+...)`` -> the name."""
+    if "#" in package_id:  # "#name@version", or "#version" when the folder is named after the package
+        source, _, fragment = package_id.rpartition("#")
+        return fragment.partition("@")[0] if "@" in fragment else source.rstrip("/").rsplit("/", 1)[-1]
+    return package_id.split(" ", 1)[0] or "?"
+
+
+class Progress:
+    """One line every PROGRESS_AFTER seconds while cargo runs long (a first build of ``core``
+    takes about 25 s with nothing else on the screen): the crates compiled so far, from cargo's
+    own ``compiler-artifact`` messages. Quick runs print nothing."""
+
+    def __init__(self, label: str, interval: float = PROGRESS_AFTER):
+        self.label = label
+        self.interval = interval
+        self.started = time.monotonic()
+        self.next_line = self.started + interval
+        self.crates: list[str] = []
+        self.lock = threading.Lock()
+
+    def artifact(self, message: dict) -> None:
+        package = package_name(message.get("package_id", ""))
+        with self.lock:
+            if package not in self.crates:  # a build script and its library are one crate
+                self.crates.append(package)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if now < self.next_line:
+                return
+            self.next_line = now + self.interval
+            last = f" (last: {self.crates[-1]})" if self.crates else ""
+            count = len(self.crates)
+        sys.stdout.write(f"{self.label}: {count} crate{'s' * (count != 1)} compiled{last}, "
+                         f"{now - self.started:.0f} s\n")
+        sys.stdout.flush()
+
+
+def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = "") -> tuple[int, list[dict]]:
     """Run cargo on the shared jobserver (our token is cargo's implicit one; it takes more).
 
     Returns the exit status and cargo's ``compiler-artifact`` messages for *crate_dir*'s own
     package: artifact paths are what cargo says, never guessed. Errors are shown as cargo
-    rendered them."""
+    rendered them. cargo's JSON messages are read as they come, for the progress line."""
+    progress = Progress(label or f"CARGO   {crate_dir.name}")
+    lines: list[str] = []
     with jobs.tokens():
         child_env["MAKEFLAGS"] = jobs.makeflags()
-        result = spawn.run(argv, env=child_env, cwd=str(crate_dir), capture=True)
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr)
-        if not result.stderr.strip():
-            sys.stderr.write(f"polyboard: {argv[0]} exited with status {result.returncode} and printed no "
+        spawn._log(argv, child_env)
+        if spawn.VERBOSE:
+            sys.stdout.write(f"cd {shlex.quote(str(crate_dir))} && {shlex.join(argv)}\n")
+        process = subprocess.Popen(argv, env=child_env, cwd=str(crate_dir), text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True)
+        reader.start()
+        done = threading.Event()
+
+        def heartbeat():
+            while not done.wait(1.0):
+                progress.tick()
+        ticker = threading.Thread(target=heartbeat, daemon=True)
+        ticker.start()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if '"compiler-artifact"' in line:
+                    try:
+                        progress.artifact(json.loads(line))
+                    except json.JSONDecodeError:
+                        pass
+            returncode = process.wait()
+        finally:
+            done.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            reader.join(timeout=10)
+    if returncode != 0:
+        sys.stderr.write("".join(errors))
+        if not "".join(errors).strip():
+            sys.stderr.write(f"polyboard: {argv[0]} exited with status {returncode} and printed no "
                              f"error (is cargo={argv[0]} really cargo?)\n")
-        return result.returncode, []
+        return returncode, []
     messages = []
-    for line in result.stdout.splitlines():
+    for line in lines:
         try:
             message = json.loads(line)
         except json.JSONDecodeError:
@@ -294,7 +373,7 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    status, messages = run_cargo(argv, child_env, job.crate_dir)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   [{board.id}] {target[0]}")
     if status != 0:
         return status
     artifact = None
@@ -432,7 +511,7 @@ def test_action(target, source, env):
             argv.append("-Zbuild-std=std,panic_unwind,test")
             child_env["RUSTC_BOOTSTRAP"] = "1"
     child_env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(_remap_flags(job.root, job.build_std))
-    status, messages = run_cargo(argv, child_env, job.crate_dir)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   {target[0]}")
     if status != 0:
         return status
     executable = None
@@ -446,3 +525,37 @@ def test_action(target, source, env):
     shutil.copy(executable, out + ".tmp")  # copy keeps the executable bit
     spawn.commit(out + ".tmp", out)
     return 0
+
+
+# -- editors (scons ide) ----------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_editor_settings(build, components):
+    """rust-analyzer's settings for this board's crates: the same target, features, build-std
+    and toolchain as the build (rust-analyzer manual, "Configuration": rust-analyzer.linkedProjects,
+    rust-analyzer.cargo.target / features / extraArgs / extraEnv / allTargets). VS Code passes
+    .vscode/settings.json to the server; other editors pass the same keys without the
+    ``rust-analyzer.`` prefix."""
+    board = build.board
+    crates, features = [], set()
+    for component in components:
+        if component.kind not in ("rust_staticlib", "rust_program") or component.name not in build.artifacts:
+            continue
+        crate_rel, crate_dir = _crate(build, component)
+        crates.append(f"{crate_rel}/Cargo.toml")
+        features.update(requested_features(build, component, crate_dir, crate_rel))
+    if not crates:
+        return {}
+    cargo, rustc = _tools(build)
+    settings = {
+        "rust-analyzer.linkedProjects": crates,
+        "rust-analyzer.cargo.target": board.rust.target,
+        "rust-analyzer.cargo.features": sorted(features),
+        "rust-analyzer.cargo.allTargets": False,  # tests and benches need std, which a no_std target lacks
+        "rust-analyzer.cargo.extraEnv": {"CARGO": cargo, "RUSTC": rustc},
+        "rust-analyzer.server.extraEnv": {"CARGO": cargo, "RUSTC": rustc},
+    }
+    if board.rust.build_std:
+        settings["rust-analyzer.cargo.extraArgs"] = ["-Zbuild-std=" + ",".join(board.rust.build_std)]
+        settings["rust-analyzer.cargo.extraEnv"]["RUSTC_BOOTSTRAP"] = "1"
+    return settings

@@ -330,7 +330,8 @@ def _declare(build, component, mode: str) -> Artifact:
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS))
     extra = build.after_link(component.name, nodes[0])
-    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0])
+    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0],
+                    debug_sources=[(module_path(module_dir / "go.mod"), str(module_dir))])  # -trimpath names
 
 
 def declare_program(build, component):
@@ -384,3 +385,28 @@ def go_action(target, source, env):
         what = "test binary" if job.mode == "test" else "program"
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
                              nothing=f"go wrote no {what} for {job.package} (no test files?)")
+
+
+# -- editors (scons ide) ----------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_editor_settings(build, components):
+    """gopls's environment for this board: GOOS/GOARCH/GOARM, cgo's compiler and flags and the
+    Rust libraries' folders, so gopls type-checks the cgo files as this board's build does
+    (gopls settings: ``build.env``; the VS Code Go extension: ``go.toolsEnvVars``)."""
+    board = build.board
+    if board.go is None or board.bare_metal:
+        return {}
+    go_components = [c for c in components if c.kind in ("go_program", "go_test") and c.name in build.artifacts]
+    if not go_components:
+        return {}
+    env = target_env(board)
+    env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
+    names = {lib if isinstance(lib, str) else lib.name for c in go_components for lib in c.options.get("libs", [])}
+    libraries = [build.artifacts[n].library for n in sorted(names) if n in build.artifacts]
+    env["CGO_LDFLAGS"] = shlex.join(f"-L{os.path.dirname(lib.abspath)}" for lib in libraries if lib is not None)
+    tags = build_tags(board, build.options.get("tags", ""))
+    if tags:
+        env["GOFLAGS"] = "-tags=" + ",".join(tags)
+    env = {k: v for k, v in env.items() if v}
+    return {"gopls": {"build.env": env}, "go.toolsEnvVars": env}

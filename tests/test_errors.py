@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import socket
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,16 @@ def run_command_plugin(answer: str) -> str:
     """A plugin whose polyboard_run_command answers *answer* (Python source) for every board."""
     return ("from polyboard import hookimpl\n\n\n@hookimpl(tryfirst=True)\n"
             f"def polyboard_run_command(board, program, args):\n    return {answer}\n")
+
+
+def _closed_port() -> int:
+    """A port nothing listens on (bound and released: the kernel does not hand it out again soon)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+CLOSED_PORT = _closed_port()
 TYPO_HOOK_PLUGIN = '''\
 from polyboard import hookimpl
 
@@ -148,6 +159,27 @@ CASES = [
                  ["/nonexistent/go not found: no such file", "golang-go"], id="go-not-found"),
     pytest.param({}, ["board=stm32f4", "timeout=soon", "run"], {},
                  ["timeout=soon:", "positive number of seconds"], id="timeout-not-a-number"),
+    pytest.param({"boards/f.toml": CHILD_OF_STM32F4 + "[flash]\nmethod = 'jlink'\n"}, ["board=f", "flash"], {},
+                 ["boards/f.toml: flash.method:", "'jlink' is not valid", "'openocd', 'probe-rs', 'gdb'"],
+                 id="flash-unknown-method"),
+    pytest.param({"boards/f.toml": 'inherits = "lm3s6965"\ndescription = "x"\n[flash]\nmethod = "probe-rs"\n'},
+                 ["board=f", "flash"], {},
+                 ["boards/f.toml: flash.probe_rs_chip:", "flash method 'probe-rs' needs probe_rs_chip"],
+                 id="flash-method-missing-key"),
+    pytest.param({"boards/f.toml": CHILD_OF_STM32F4 + "[flash]\ngdb_server = 'localhost'\n"}, ["board=f"], {},
+                 ["boards/f.toml: flash.gdb_server:", "expected host:port"], id="flash-gdb-server-not-host-port"),
+    pytest.param({}, ["board=stm32f4", "flash", f"server=127.0.0.1:{CLOSED_PORT}"], {},
+                 [f"server=127.0.0.1:{CLOSED_PORT}:", "no GDB server answers", "Connection refused"],
+                 id="flash-gdb-server-closed"),
+    pytest.param({}, ["board=rpi4", "flash"], {},
+                 ["boards/rpi4.toml: flash:", "no [flash] table"], id="flash-board-without-flash"),
+    pytest.param({"boards/f.toml": CHILD_OF_STM32F4 + "[flash]\nmethod = 'probe-rs'\n"}, ["board=f", "flash"],
+                 {}, ["board f (boards/f.toml):", "probe-rs not found on PATH", "cargo install probe-rs-tools"],
+                 id="flash-tool-missing"),
+    pytest.param({"boards/n.toml": CHILD_OF_STM32F4 + "emulator = {}\n"}, ["board=n", "debug"], {},
+                 ["boards/n.toml: emulator:", "board n has no emulator to debug in"], id="debug-no-emulator"),
+    pytest.param({}, ["boards=stm32f4,lm3s6965", "debug"], {},
+                 ["debug takes one board", "stm32f4, lm3s6965"], id="debug-two-boards"),
     pytest.param({"SConstruct": "import polyboard\nproject = polyboard.start()\n"
                                 "project.rust_test('kt', crate='src/kernel', on='moon')\nproject.finish()\n"},
                  ["board=rpi4"], {}, ["SConstruct: kt.on:", "'moon' is not valid; choose 'target' or 'host'"],

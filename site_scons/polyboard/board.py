@@ -124,13 +124,35 @@ class Emulator:
     packages: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
 
 
+FlashMethod = Literal["openocd", "probe-rs", "gdb"]
+#: The keys each flash method needs (checked when the board is loaded; docs/flash-debug.md).
+FLASH_METHOD_KEYS: dict[str, tuple[str, ...]] = {
+    "gdb": ("gdb_server",),
+    "openocd": ("openocd_interface", "openocd_target"),
+    "probe-rs": ("probe_rs_chip",),
+}
+
+
 @attrs.frozen
 class Flash:
-    """Optional flashing information (not executed by the build; used by flash plugins)."""
+    """How ``scons flash`` programs the board: ``method`` names the tool, and each method reads
+    its own keys (``gdb_*``, ``openocd_*``, ``probe_rs_*``); the others are ignored by it."""
 
-    tool: str
-    args: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
-    address: int = 0
+    method: FlashMethod
+    gdb_server: str = ""  # host:port of any GDB server: QEMU's, openocd's, J-Link's, probe-rs's
+    gdb_reset: tuple[str, ...] = attrs.field(default=("monitor reset",), converter=_tuple)
+    openocd_interface: str = ""  # an openocd config file, e.g. "interface/stlink.cfg"
+    openocd_target: str = ""  # e.g. "target/stm32f4x.cfg"
+    probe_rs_chip: str = ""  # a probe-rs chip name, e.g. "STM32F405RGTx"
+    timeout: int = 120  # seconds before the flashing tool is stopped
+
+
+def split_server(text: str) -> tuple[str, int]:
+    """``host:port`` -> (host, port); ValueError with the reason when it is not one."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"expected host:port with a port from 1 to 65535 (e.g. 127.0.0.1:3333), got {text!r}")
+    return host, int(port_text)
 
 
 @attrs.frozen

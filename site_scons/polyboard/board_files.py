@@ -26,7 +26,8 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 
-from .board import Board, Cpu, CToolchain, Emulator, Flash, Go, Memory, MemoryRegion, Rust, Sections
+from .board import (FLASH_METHOD_KEYS, Board, Cpu, CToolchain, Emulator, Flash, Go, Memory, MemoryRegion, Rust,
+                    Sections, split_server)
 from .errors import PolyboardError
 
 GOARCH_KNOWN = (
@@ -484,3 +485,16 @@ def _check(board: Board, origin: _Origins) -> None:
         fail("cpu.fpu", f"float_abi {board.cpu.float_abi!r} needs an FPU name (e.g. \"fpv4-sp-d16\")")
     if board.emulator is not None and board.os == "linux" and not board.emulator.sysroot:
         fail("emulator.sysroot", "a Linux user-mode emulator needs the target's sysroot (e.g. /usr/aarch64-linux-gnu)")
+    if board.flash is not None:
+        flash = board.flash
+        for key in FLASH_METHOD_KEYS[flash.method]:
+            if not getattr(flash, key):
+                fail(f"flash.{key}", f"flash method {flash.method!r} needs {key} "
+                     f"(it needs: {', '.join(FLASH_METHOD_KEYS[flash.method])}; docs/flash-debug.md)")
+        if flash.gdb_server:
+            try:
+                split_server(flash.gdb_server)
+            except ValueError as exc:
+                fail("flash.gdb_server", str(exc))
+        if flash.timeout <= 0:
+            fail("flash.timeout", f"must be a positive number of seconds, got {flash.timeout}")

@@ -45,6 +45,10 @@ class Artifact:
     include_dirs: list = attrs.field(factory=list)
     runner: str = "emulator"  # "emulator": through the board's emulator; "host": run directly
     args: list = attrs.field(factory=list)  # arguments for the program itself (e.g. -test.v)
+    # Where a debugger finds the sources of this artifact's debug info: (prefix, folder) pairs.
+    # prefix "": the recorded names are relative to folder (a crate built with -Zremap-cwd-prefix);
+    # otherwise names start with prefix (Go's -trimpath: the module path) and live in folder.
+    debug_sources: list = attrs.field(factory=list)
 
 
 @attrs.frozen

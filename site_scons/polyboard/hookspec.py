@@ -72,6 +72,47 @@ def polyboard_run_command(board: "Board", program: str, args: list[str]) -> list
     """
 
 
+@hookspec(firstresult=True)
+def polyboard_debug_server(board: "Board", program: str, args: list[str], port: int) -> list[str] | None:
+    """Return the argument list that starts *program* under the board's emulator, stopped before
+    its first instruction, with a GDB server listening on ``127.0.0.1:<port>`` (``scons debug``).
+
+    ``firstresult``: the first plugin that can debug programs for this board answers; the
+    others return ``None``. No plugin answering means the board cannot be debugged.
+
+    :param board: the board.
+    :param program: absolute path of the program or firmware image.
+    :param args: arguments for the program itself.
+    :param port: the TCP port the GDB server must listen on.
+    """
+
+
+@hookspec(firstresult=True)
+def polyboard_flash_command(board: "Board", elf: str, server: str, dry_run: bool) -> list[list[str]] | None:
+    """Return the commands (argument lists, run in order) that program *elf* onto the board
+    with the method of its ``[flash]`` table (``scons flash``).
+
+    ``firstresult``: the first plugin that knows the board's flash method answers. A missing
+    tool is a :class:`polyboard.PolyboardError` naming its package, unless *dry_run*.
+
+    :param board: the board (``board.flash`` is not ``None``).
+    :param elf: absolute path of the linked firmware.
+    :param server: ``host:port`` from the command line's ``server=``, or ``""`` for the board's.
+    :param dry_run: ``True`` when the commands are only printed (the tools need not exist).
+    """
+
+
+@hookspec
+def polyboard_editor_settings(build: "BoardBuild", components: list) -> dict:
+    """Contribute editor settings for the board (``scons ide``): keys of ``.vscode/settings.json``
+    that configure a language server for this board's target (rust-analyzer, gopls).
+
+    :param build: the board's build context (its ``artifacts`` say what the board builds).
+    :param components: every :class:`polyboard.Component` the SConstruct declared.
+    :return: a dict of settings; the results of all plugins are merged (a key set twice is an error).
+    """
+
+
 @hookspec
 def polyboard_summary(results: list) -> None:
     """Report the results of ``run``/``test`` verbs after the build (e.g. a summary table).

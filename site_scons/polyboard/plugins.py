@@ -217,5 +217,20 @@ class Hooks:
             return argv
         return None
 
+    def debug_server(self, board, program: str, args: list[str], port: int) -> list[str] | None:
+        return self._call("polyboard_debug_server", board=board, program=program, args=list(args), port=port)
+
+    def flash_command(self, board, elf: str, server: str, dry_run: bool) -> list[list[str]] | None:
+        return self._call("polyboard_flash_command", board=board, elf=elf, server=server, dry_run=dry_run)
+
+    def editor_settings(self, build, components: list) -> dict:
+        merged: dict = {}
+        for result in self._call("polyboard_editor_settings", build=build, components=list(components)):
+            for key, value in (result or {}).items():
+                if key in merged and merged[key] != value:
+                    raise PolyboardError(f"two plugins set editor setting {key!r}", where=f"board {build.board.id}")
+                merged[key] = value
+        return merged
+
     def summary(self, results: list) -> None:
         self._call("polyboard_summary", results=results)

@@ -25,7 +25,7 @@ from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import node_name
 from .tree_lock import lock_tree
-from . import failures, jobs, signatures, spawn, verbs
+from . import debugging, failures, ide, jobs, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -37,8 +37,13 @@ CORE_OPTIONS = {
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
+    "dry_run": "with flash: 1 to print the flashing commands and do nothing",
+    "server": "with flash: HOST:PORT of the GDB server (method gdb), instead of the board's flash.gdb_server",
+    "port": "with debug: the TCP port of the emulator's GDB server (default: a free one)",
+    "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
 }
-VERBS = ("run", "test")
+RUN_VERBS = ("run", "test")
+VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE,)
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Words of the command line that a board id (a file name, and an SCons alias) must not shadow.
@@ -148,6 +153,8 @@ class Project:
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks)
             self.hooks.configure_board(build)
+            if ide.IDE in self.verbs:
+                ide.prepare(build)
             self.builds.append(build)
         self.components: list[Component] = []
 
@@ -253,10 +260,16 @@ class Project:
         if LIST in S.COMMAND_LINE_TARGETS:
             listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(listing)
-        if self.verbs:
-            verbs.declare(self, self.verbs)
+        run_verbs = [v for v in self.verbs if v in RUN_VERBS]
+        if run_verbs:
+            verbs.declare(self, run_verbs)
             atexit.register(verbs.report, self)  # its table has a row for each failed board
-        elif len(self.builds) > 1:
+        tool_verbs = [v for v in self.verbs if v in debugging.VERBS]
+        if tool_verbs:
+            debugging.declare(self, tool_verbs)
+        if ide.IDE in self.verbs:
+            ide.declare(self)
+        if not run_verbs and len(self.builds) > 1:
             atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
 
 
