@@ -393,5 +393,11 @@ def _check(board: Board, origin: _Origins) -> None:
                  f"{board.cpu.float_abi!r} (hard float needs a '...hf' target, soft/softfp a non-hf one)")
     if board.cpu.arch == "arm" and board.cpu.float_abi != "soft" and not board.cpu.fpu:
         fail("cpu.fpu", f"float_abi {board.cpu.float_abi!r} needs an FPU name (e.g. \"fpv4-sp-d16\")")
+    if board.cpu.arch.startswith("riscv"):
+        # The C flags come from board data only: a RISC-V board says its ISA and ABI itself.
+        for option, example in (("-march=", "-march=rv32imac"), ("-mabi=", "-mabi=ilp32")):
+            if not any(flag.startswith(option) for flag in board.cpu.flags):
+                fail("cpu.flags", f"a {board.cpu.arch} board names its ISA and ABI in cpu.flags; "
+                     f"{option}... is missing (e.g. \"{example}\")")
     if board.emulator is not None and board.os == "linux" and not board.emulator.sysroot:
         fail("emulator.sysroot", "a Linux user-mode emulator needs the target's sysroot (e.g. /usr/aarch64-linux-gnu)")
