@@ -212,6 +212,7 @@ class BoardCatalog:
                 if board_id not in self.files:
                     self.files[board_id] = BoardFile(board_id, path, self._read(path))
         self._cache: dict[str, Board] = {}
+        self._origins: dict[str, _Origins] = {}
 
     def _read(self, path: Path) -> dict:
         shown = _display(path, self.root)
@@ -290,7 +291,13 @@ class BoardCatalog:
         board = _to_board(board_id, shown, spec, merged, [self.shown(p.id) for p in self.chain(board_id)])
         _check(board, origin)
         self._cache[board_id] = board
+        self._origins[board_id] = origin
         return board
+
+    def origins(self, board_id: str) -> "_Origins":
+        """Which file set each dotted key of a (loaded, valid) board: ``scons info`` shows it."""
+        self.load(board_id)
+        return self._origins[board_id]
 
 
 class _Origins:

@@ -22,7 +22,7 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import failures, jobs, signatures, spawn, verbs
+from . import failures, jobs, listing, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -34,9 +34,14 @@ CORE_OPTIONS = {
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
+    "query": "with boards: list only the boards whose id, description or CPU contains this text",
+    "format": "with boards/info: text (the default) or json",
 }
 VERBS = ("run", "test")
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
+# Questions about the board data: answered from the board files alone (no board is configured,
+# so no toolchain is needed and no process starts), and nothing is built.
+QUERIES = ("boards", "info")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -106,6 +111,9 @@ class Project:
         if self._switch("keep_going", default=len(self.board_ids) > 1):
             _keep_going()
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
+        self.answers = self._answer_queries(targets)
+        if self.answers:
+            boards = []  # nothing to configure or build
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
 
         num_jobs = max(1, int(S.GetOption("num_jobs") or 1))
@@ -126,6 +134,23 @@ class Project:
             self.hooks.configure_board(build)
             self.builds.append(build)
         self.components: list[Component] = []
+
+    def _answer_queries(self, targets: list[str]) -> dict[str, str]:
+        """The text each query target (``boards``, ``info``) prints, computed now from board data."""
+        asked = [t for t in targets if t in QUERIES]
+        if not asked:
+            return {}
+        others = [t for t in targets if t not in QUERIES]
+        if others:
+            raise PolyboardError(f"{asked[0]} only prints board data; build targets cannot come with it "
+                                 f"(got {', '.join(others)})", where="command line")
+        fmt = listing.check_format(self.arguments.get("format", "text"))
+        answers = {}
+        if "boards" in asked:
+            answers["boards"] = listing.boards_text(self.catalog, self.arguments.get("query", ""), fmt)
+        if "info" in asked:
+            answers["info"] = "".join(listing.info_text(self.catalog, board_id, fmt) for board_id in self.board_ids)
+        return answers
 
     def _child_env(self) -> dict[str, str]:
         """The environment children get: PATH and HOME only, plus what plugins add explicitly."""
@@ -217,6 +242,8 @@ class Project:
             nodes = [n for a in build.artifacts.values() for n in a.nodes]
             defaults.extend(nodes)
         S.Default(defaults or None)
+        for query, text in self.answers.items():
+            S.AlwaysBuild(S.Alias(query, [], Action(_print_text, None), POLYBOARD_TEXT=text))
         if LIST in S.COMMAND_LINE_TARGETS:
             listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(listing)
@@ -243,6 +270,12 @@ def _keep_going() -> None:
 def _print_boards(target, source, env) -> int:
     for board_id in env["POLYBOARD_BOARDS"]:
         print(board_id)
+    return 0
+
+
+def _print_text(target, source, env) -> int:
+    sys.stdout.write(env["POLYBOARD_TEXT"])
+    sys.stdout.flush()
     return 0
 
 
