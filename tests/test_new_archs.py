@@ -20,6 +20,7 @@ import pytest
 from polyboard.board_files import BoardCatalog
 from polyboard.errors import PolyboardError
 from polyboard_plugins.c_toolchain import cpu_flags
+from polyboard_plugins.linker_script import gnu_ld_script
 
 from helpers import REPO, copy_built_tree, copy_tree, run_scons, write
 
@@ -77,6 +78,18 @@ def test_unknown_arch_names_the_valid_ones(tmp_path):
         cat.load("odd")
     message = str(caught.value)
     assert "cpu.arch" in message and "'riscv32'" in message and "'arm'" in message
+
+
+def test_generated_script_collects_riscv_small_data_and_thread_locals(catalog):
+    script = gnu_ld_script(catalog.load("hifive1"))
+    assert "FLASH (rx) : ORIGIN = 0x20400000, LENGTH = 0xc00000" in script
+    assert "_estack = ORIGIN(RAM) + LENGTH(RAM);" in script
+    assert "*(.srodata .srodata.*)" in script and "*(.sbss .sbss.*)" in script
+    data = next(line for line in script.splitlines() if line.lstrip().startswith(".data :"))
+    assert "*(.sdata .sdata.* .sdata2.*)" in data and data.index("_sdata") < data.index(".sdata") < data.index("_edata")
+    assert ".tdata : { *(.tdata .tdata.*) } > RAM AT> FLASH" in script
+    for symbol in ("__tdata_source", "__tdata_size", "__tbss_size"):
+        assert f"PROVIDE({symbol} = " in script, symbol
 
 
 # -- built and run in QEMU --------------------------------------------------------------------
