@@ -245,8 +245,8 @@ class Project:
         for query, text in self.answers.items():
             S.AlwaysBuild(S.Alias(query, [], Action(_print_text, None), POLYBOARD_TEXT=text))
         if LIST in S.COMMAND_LINE_TARGETS:
-            listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
-            S.AlwaysBuild(listing)
+            selected = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
+            S.AlwaysBuild(selected)
         if self.verbs:
             verbs.declare(self, self.verbs)
             atexit.register(verbs.report, self)  # its table has a row for each failed board
