@@ -5,11 +5,12 @@ process, needs a toolchain or builds anything."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers import child_env, copy_tree, run_scons, spawned, write
+from helpers import SCONS, child_env, copy_tree, run_scons, spawned, write
 
 SHIPPED = ["hifive1", "lm3s6965", "microbit", "mps2-an505", "rpi3", "rpi4", "stm32f4", "visionfive2"]
 
@@ -47,6 +48,19 @@ def test_boards_lists_every_board_and_starts_no_process(src_tree, tmp_path):
     assert "C, Rust, Go" in row["rpi4"]
     assert "boards/my-f4.toml" in row["my-f4"] and "64 KiB" in row["my-f4"]
     assert not (src_tree / "build").exists(), "boards built something"
+
+
+def test_info_and_boards_start_no_process_per_strace(src_tree, tmp_path):
+    """The spawn log only sees polyboard's own children; strace sees every execve."""
+    trace = tmp_path / "strace.log"
+    result = subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-o", str(trace), str(SCONS), "-Q",
+                             "board=hifive1", "info", "boards"],
+                            cwd=src_tree, env=child_env(), text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=120)
+    assert result.returncode == 0, result.stdout
+    assert "cpu.arch = \"riscv32\"" in result.stdout and "mps2-an505" in result.stdout
+    execs = [line for line in trace.read_text().splitlines() if "execve(" in line and "= 0" in line]
+    assert len(execs) == 1, "boards/info started processes:\n" + "\n".join(execs)  # scons itself
 
 
 def test_boards_query_and_json(src_tree, tmp_path):
