@@ -10,7 +10,7 @@ usage() {
 usage: ./setup.sh [--help]
 
 Sets up this checkout of polyboard on Debian 12 (run as root, or as a user with sudo):
-  1. installs the Debian packages that are missing (cross compilers, newlib, Debian's
+  1. installs the Debian packages that are missing (cross compilers, newlib, picolibc, Debian's
      rustc-web/cargo-web/rust-web-src for -Zbuild-std, QEMU, strace, python3-venv);
   2. checks Go >= 1.21 and a host cargo/rustc;
   3. creates .venv (python3 >= 3.11) and installs polyboard into it with its test extras.
@@ -37,7 +37,8 @@ PACKAGES=(
     gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi  # Cortex-M: C, newlib, rdimon
     gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu           # embedded Linux: cgo
     libc6-dev-armhf-cross libc6-dev-arm64-cross libc6-dev-riscv64-cross
-    qemu-system-arm qemu-user                                         # emulators for run/test/debug
+    gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf             # RISC-V MCUs (hifive1): C, picolibc
+    qemu-system-arm qemu-system-misc qemu-user                        # emulators for run/test/debug (misc: riscv32)
     gdb-multiarch openocd                                             # flash and debug (docs/flash-debug.md)
     strace python3-venv
 )

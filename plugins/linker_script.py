@@ -40,15 +40,20 @@ SECTIONS
 {{
   .isr_vector : {{ . = ALIGN(4); KEEP(*(.isr_vector)) . = ALIGN(4); }} > {code}
   .text : {{ *(.text .text.*) *(.glue_7) *(.glue_7t) *(.eh_frame) KEEP(*(.init)) KEEP(*(.fini)) . = ALIGN(4); }} > {code}
-  .rodata : {{ *(.rodata .rodata.*) . = ALIGN(4); }} > {code}
+  .rodata : {{ *(.rodata .rodata.*) *(.srodata .srodata.*) . = ALIGN(4); }} > {code}
   .ARM.extab : {{ *(.ARM.extab* .gnu.linkonce.armextab.*) }} > {code}
   .ARM.exidx : {{ __exidx_start = .; *(.ARM.exidx* .gnu.linkonce.armexidx.*) __exidx_end = .; }} > {code}
   .preinit_array : {{ PROVIDE_HIDDEN(__preinit_array_start = .); KEEP(*(.preinit_array*)) PROVIDE_HIDDEN(__preinit_array_end = .); }} > {code}
   .init_array : {{ PROVIDE_HIDDEN(__init_array_start = .); KEEP(*(SORT(.init_array.*))) KEEP(*(.init_array*)) PROVIDE_HIDDEN(__init_array_end = .); }} > {code}
   .fini_array : {{ PROVIDE_HIDDEN(__fini_array_start = .); KEEP(*(SORT(.fini_array.*))) KEEP(*(.fini_array*)) PROVIDE_HIDDEN(__fini_array_end = .); }} > {code}
   _sidata = LOADADDR(.data);
-  .data : {{ . = ALIGN(4); _sdata = .; *(.data .data.*) . = ALIGN(4); _edata = .; }} {load}
-  .bss (NOLOAD) : {{ . = ALIGN(4); _sbss = .; __bss_start__ = _sbss; *(.bss .bss.*) *(COMMON) . = ALIGN(4); _ebss = .; __bss_end__ = _ebss; }} > {bss}
+  .data : {{ . = ALIGN(4); _sdata = .; *(.data .data.*) *(.sdata .sdata.* .sdata2.*) . = ALIGN(4); _edata = .; }} {load}
+  .tdata : {{ *(.tdata .tdata.*) }} {load}
+  .tbss : {{ *(.tbss .tbss.*) *(.tcommon) }} > {bss}
+  PROVIDE(__tdata_source = LOADADDR(.tdata));
+  PROVIDE(__tdata_size = SIZEOF(.tdata));
+  PROVIDE(__tbss_size = SIZEOF(.tbss));
+  .bss (NOLOAD) : {{ . = ALIGN(4); _sbss = .; __bss_start__ = _sbss; *(.bss .bss.*) *(.sbss .sbss.*) *(COMMON) . = ALIGN(4); _ebss = .; __bss_end__ = _ebss; }} > {bss}
   .heap (NOLOAD) : {{ . = ALIGN(8); PROVIDE(end = .); PROVIDE(_end = .); . = . + _min_heap_size; . = ALIGN(8); }} > {heap}
   .stack (NOLOAD) : {{ . = ALIGN(8); . = . + _min_stack_size; . = ALIGN(8); }} > {stack}
 """

@@ -21,9 +21,12 @@ def _tuple(value) -> tuple:
 
 @attrs.frozen
 class Cpu:
-    """The processor: ``arch`` selects per-architecture rules (e.g. ARM float-ABI flags)."""
+    """The processor: ``arch`` selects per-architecture rules (e.g. ARM float-ABI flags).
 
-    arch: Literal["arm", "aarch64", "riscv64"]
+    RISC-V boards give ``-march=``/``-mabi=`` in ``flags``: the ISA string and the ABI are data
+    of the board, not rules of the architecture."""
+
+    arch: Literal["arm", "aarch64", "riscv32", "riscv64"]
     name: str = ""
     float_abi: FloatAbi = "hard"
     fpu: str = ""

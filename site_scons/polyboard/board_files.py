@@ -251,6 +251,7 @@ class BoardCatalog:
                 if board_id not in self.files:
                     self.files[board_id] = BoardFile(board_id, path, self._read(path))
         self._cache: dict[str, Board] = {}
+        self._origins: dict[str, _Origins] = {}
 
     def _check_id(self, board_id: str, path: Path, reserved: tuple[str, ...]) -> None:
         """A board file's name is its id: a safe name (never ``..``, no ``$``, no newline)."""
@@ -349,7 +350,13 @@ class BoardCatalog:
         board = _to_board(board_id, shown, spec, merged, [self.shown(p.id) for p in self.chain(board_id)])
         _check(board, origin)
         self._cache[board_id] = board
+        self._origins[board_id] = origin
         return board
+
+    def origins(self, board_id: str) -> "_Origins":
+        """Which file set each dotted key of a (loaded, valid) board: ``scons info`` shows it."""
+        self.load(board_id)
+        return self._origins[board_id]
 
 
 class _Origins:
@@ -483,6 +490,12 @@ def _check(board: Board, origin: _Origins) -> None:
                  f"{board.cpu.float_abi!r} (hard float needs a '...hf' target, soft/softfp a non-hf one)")
     if board.cpu.arch == "arm" and board.cpu.float_abi != "soft" and not board.cpu.fpu:
         fail("cpu.fpu", f"float_abi {board.cpu.float_abi!r} needs an FPU name (e.g. \"fpv4-sp-d16\")")
+    if board.cpu.arch.startswith("riscv"):
+        # The C flags come from board data only: a RISC-V board says its ISA and ABI itself.
+        for option, example in (("-march=", "-march=rv32imac"), ("-mabi=", "-mabi=ilp32")):
+            if not any(flag.startswith(option) for flag in board.cpu.flags):
+                fail("cpu.flags", f"a {board.cpu.arch} board names its ISA and ABI in cpu.flags; "
+                     f"{option}... is missing (e.g. \"{example}\")")
     if board.emulator is not None and board.os == "linux" and not board.emulator.sysroot:
         fail("emulator.sysroot", "a Linux user-mode emulator needs the target's sysroot (e.g. /usr/aarch64-linux-gnu)")
     if board.flash is not None:

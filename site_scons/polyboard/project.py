@@ -25,7 +25,7 @@ from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import node_name
 from .tree_lock import lock_tree
-from . import debugging, failures, ide, jobs, signatures, spawn, verbs
+from . import debugging, failures, ide, jobs, listing, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -41,13 +41,18 @@ CORE_OPTIONS = {
     "server": "with flash: HOST:PORT of the GDB server (method gdb), instead of the board's flash.gdb_server",
     "port": "with debug: the TCP port of the emulator's GDB server (default: a free one)",
     "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
+    "query": "with boards: list only the boards whose id, description or CPU contains this text",
+    "format": "with boards/info: text (the default) or json",
 }
 RUN_VERBS = ("run", "test")
 VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE,)
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
+# Questions about the board data: answered from the board files alone (no board is configured,
+# so no toolchain is needed and no process starts), and nothing is built.
+QUERIES = ("boards", "info")
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Words of the command line that a board id (a file name, and an SCons alias) must not shadow.
-RESERVED_BOARD_IDS = ("all", *VERBS, LIST)
+RESERVED_BOARD_IDS = ("all", *VERBS, LIST, *QUERIES)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -132,6 +137,9 @@ class Project:
         if self._switch("keep_going", default=len(self.board_ids) > 1):
             _keep_going()
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
+        self.answers = self._answer_queries(targets)
+        if self.answers:
+            boards = []  # nothing to configure or build
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
 
         num_jobs = max(1, int(S.GetOption("num_jobs") or 1))
@@ -157,6 +165,23 @@ class Project:
                 ide.prepare(build)
             self.builds.append(build)
         self.components: list[Component] = []
+
+    def _answer_queries(self, targets: list[str]) -> dict[str, str]:
+        """The text each query target (``boards``, ``info``) prints, computed now from board data."""
+        asked = [t for t in targets if t in QUERIES]
+        if not asked:
+            return {}
+        others = [t for t in targets if t not in QUERIES]
+        if others:
+            raise PolyboardError(f"{asked[0]} only prints board data; build targets cannot come with it "
+                                 f"(got {', '.join(others)})", where="command line")
+        fmt = listing.check_format(self.arguments.get("format", "text"))
+        answers = {}
+        if "boards" in asked:
+            answers["boards"] = listing.boards_text(self.catalog, self.arguments.get("query", ""), fmt)
+        if "info" in asked:
+            answers["info"] = "".join(listing.info_text(self.catalog, board_id, fmt) for board_id in self.board_ids)
+        return answers
 
     def _child_env(self) -> dict[str, str]:
         """The environment children get: PATH and HOME only, plus what plugins add explicitly."""
@@ -257,9 +282,11 @@ class Project:
             nodes = [n for a in build.artifacts.values() for n in a.nodes]
             defaults.extend(nodes)
         S.Default(defaults or None)
+        for query, text in self.answers.items():
+            S.AlwaysBuild(S.Alias(query, [], Action(_print_text, None), POLYBOARD_TEXT=text))
         if LIST in S.COMMAND_LINE_TARGETS:
-            listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
-            S.AlwaysBuild(listing)
+            selected = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
+            S.AlwaysBuild(selected)
         run_verbs = [v for v in self.verbs if v in RUN_VERBS]
         if run_verbs:
             verbs.declare(self, run_verbs)
@@ -289,6 +316,12 @@ def _keep_going() -> None:
 def _print_boards(target, source, env) -> int:
     for board_id in env["POLYBOARD_BOARDS"]:
         print(board_id)
+    return 0
+
+
+def _print_text(target, source, env) -> int:
+    sys.stdout.write(env["POLYBOARD_TEXT"])
+    sys.stdout.flush()
     return 0
 
 

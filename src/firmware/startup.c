@@ -1,12 +1,17 @@
 /*
- * startup.c - minimal Cortex-M startup for polyboard firmware images.
+ * startup.c - minimal startup for polyboard firmware images (Cortex-M and RISC-V).
  *
- * Works on Cortex-M4F (hard-float, FPU enabled here) and Cortex-M3 (no FPU).
- * Expects from the linker script: _estack, _sidata, _sdata, _edata, _sbss,
- * _ebss, and a .isr_vector output section placed at the start of flash.
- * stdio goes through newlib's rdimon (ARM semihosting); link with
- * -nostartfiles --specs=rdimon.specs.
+ * Cortex-M: a vector table at the start of flash; works on the Cortex-M0 (ARMv6-M), M3, M4F
+ * and M33 (the FPU is enabled here when the code is built for hard float).
+ * stdio goes through newlib's rdimon (ARM semihosting); link with -nostartfiles
+ * --specs=rdimon.specs.
+ * RISC-V: no vector table; the reset address (the start of the code region) holds a small
+ * entry stub that sets the stack pointer. stdio goes through picolibc's semihosting library;
+ * link with -nostartfiles --specs=picolibc.specs --oslib=semihost.
+ * Expects from the linker script: _estack, _sidata, _sdata, _edata, _sbss, _ebss, and a
+ * .isr_vector output section placed at the start of flash (RISC-V: also the TLS symbols).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -14,12 +19,16 @@ extern uint32_t _estack;
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss;
 
 extern int main(void);
-extern void initialise_monitor_handles(void);
 extern void __libc_init_array(void);
 extern void _exit(int status) __attribute__((noreturn));
 
 void Reset_Handler(void) __attribute__((noreturn));
 void Default_Handler(void);
+static void start_c(void) __attribute__((noreturn));
+
+#if defined(__arm__)
+
+extern void initialise_monitor_handles(void);
 
 /* Core exception handlers; a board or application may override any of them. */
 void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
@@ -37,7 +46,7 @@ typedef union {
     void *stack_top;
 } vector_entry;
 
-/* ARMv7-M core vector table (16 entries); no device interrupts are used. */
+/* ARMv6-M/ARMv7-M/ARMv8-M core vector table (16 entries); no device interrupts are used. */
 __attribute__((section(".isr_vector"), used))
 const vector_entry g_vectors[16] = {
     { .stack_top = &_estack },
@@ -55,11 +64,6 @@ const vector_entry g_vectors[16] = {
     { .handler = SysTick_Handler },
 };
 
-/* -nostartfiles drops crti.o/crtn.o, but newlib's __libc_init_array still
- * calls _init(); provide empty ones (weak, so real ones win if linked). */
-void __attribute__((weak)) _init(void) {}
-void __attribute__((weak)) _fini(void) {}
-
 void Reset_Handler(void)
 {
 #if defined(__ARM_FP)
@@ -68,7 +72,59 @@ void Reset_Handler(void)
     *cpacr |= (0xFu << 20);
     __asm__ volatile ("dsb\n\tisb" ::: "memory");
 #endif
+    start_c();
+}
 
+#elif defined(__riscv)
+
+/* The reset address is the start of the code region: the stack pointer first, then C. */
+__attribute__((naked, section(".isr_vector"), used))
+void Reset_Handler(void)
+{
+    __asm__ volatile ("la sp, _estack\n\t"
+                      "j riscv_start");
+}
+
+void riscv_start(void) __attribute__((noreturn, used));
+void riscv_start(void)
+{
+    /* Any trap (there are no interrupt handlers) ends the run like a Cortex-M fault does. */
+    /* (CSR instructions are the Zicsr extension, which -march=rv32imac leaves out for GCC 12;
+     * the march stays as it is, so that the rv32imac multilib of picolibc is linked.) */
+    __asm__ volatile (".option push\n\t.option arch, +zicsr\n\t"
+                      "csrw mtvec, %0\n\t.option pop" :: "r"(&Default_Handler));
+    start_c();
+}
+
+/* picolibc keeps errno and friends in thread-local storage: the thread pointer (tp) must point
+ * at a block holding a copy of .tdata followed by a zeroed .tbss. Its size is known only to
+ * the linker (the symbols below), and is a few bytes; 64 are reserved here. */
+extern const char __tdata_source[], __tdata_size[], __tbss_size[];
+extern void _set_tls(void *tls);
+static uint64_t tls_block[8];
+
+static void init_tls(void)
+{
+    size_t tdata = (size_t)__tdata_size, tbss = (size_t)__tbss_size;
+    if (tdata + tbss > sizeof tls_block)
+        _exit(98);                  /* more thread-locals than reserved: enlarge tls_block */
+    unsigned char *block = (unsigned char *)tls_block;
+    for (size_t i = 0; i < tdata; i++)
+        block[i] = (unsigned char)__tdata_source[i];
+    _set_tls(block);                /* .tbss is the zeroed rest of the block (.bss) */
+}
+
+#else
+#error "startup.c: no startup code for this architecture (Cortex-M and RISC-V only)"
+#endif
+
+/* -nostartfiles drops crti.o/crtn.o, but newlib's __libc_init_array still
+ * calls _init(); provide empty ones (weak, so real ones win if linked). */
+void __attribute__((weak)) _init(void) {}
+void __attribute__((weak)) _fini(void) {}
+
+static void start_c(void)
+{
     /* Copy initialised data from flash to RAM. */
     uint32_t *src = &_sidata;
     for (uint32_t *dst = &_sdata; dst < &_edata; )
@@ -78,12 +134,18 @@ void Reset_Handler(void)
     for (uint32_t *dst = &_sbss; dst < &_ebss; )
         *dst++ = 0;
 
+#if defined(__arm__)
     initialise_monitor_handles();   /* rdimon: semihosting stdin/stdout/stderr */
+#else
+    init_tls();                     /* picolibc's stdio needs no set-up; its errno does */
+#endif
     __libc_init_array();            /* C/C++ static constructors */
     exit(main());
 }
 
-/* Unexpected exception: report through semihosting with a distinctive code. */
+/* Unexpected exception: report through semihosting with a distinctive code.
+ * (RISC-V: this is the trap vector, so it must be 4-byte aligned.) */
+__attribute__((aligned(4)))
 void Default_Handler(void)
 {
     _exit(99);
