@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ import attrs
 from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl
+from polyboard.component_options import option
 from polyboard.context import Artifact
 from polyboard.scons_data import node_name, signature
 from polyboard import jobs, spawn
@@ -43,9 +45,21 @@ CRATE_FILES = ("*.rs", "Cargo.toml", "Cargo.lock", "build.rs", "*.h", "*.x", "*.
 
 @hookimpl
 def polyboard_register(registry):
-    registry.add_component_kind("rust_staticlib", declare_staticlib, help="a Rust staticlib for C/cgo")
-    registry.add_component_kind("rust_program", declare_program, help="a Rust bin crate that is the firmware")
-    registry.add_component_kind("rust_test", declare_test, help="a crate's unit tests, run on the board's emulated target (or the host)")
+    crate = option("crate", "string", "the crate's folder (with Cargo.toml), tree-relative; required")
+    features = option("features", "strings", "cargo features to enable (checked against Cargo.toml)", [])
+    registry.add_component_kind("rust_staticlib", declare_staticlib, help="a Rust staticlib for C/cgo", options=[
+        crate, features,
+        option("lib_name", "string", "the library's name when it differs from the component's (`lib<name>.a`)")])
+    registry.add_component_kind("rust_program", declare_program, help="a Rust bin crate that is the firmware", options=[
+        crate, features,
+        option("link_script", "string", "the linker script passed as `-T` (cortex-m-rt's `link.x`, which includes "
+               "the generated `memory.x`); `\"\"` leaves it to the crate's build.rs", "link.x"),
+        option("test", "bool", "a test image: `scons test` runs it instead of `scons run`", False)])
+    registry.add_component_kind("rust_test", declare_test,
+                                help="a crate's unit tests, run on the board's emulated target (or the host)",
+                                options=[crate, features,
+                                         option("on", "string", "`target`: built for the board and run under its "
+                                                "emulator; `host`: built and run on the build machine", "target")])
     registry.add_option("cargo", "the cargo to use (default: /usr/bin/cargo when the board needs build-std, else cargo)")
     registry.add_option("rustc", "the rustc cargo uses (default: /usr/bin/rustc when the board needs build-std, else rustc)")
     registry.add_option("features", "comma-separated cargo features for every Rust component")
@@ -187,6 +201,9 @@ def _declare(build, component, kind: str) -> Artifact:
     if board.rust is None or not board.rust.target:
         raise Skip("the board has no [rust] target")
     crate_rel, crate_dir = _crate(build, component)
+    if kind == "program" and not board.bare_metal and _no_std_binary(crate_dir):
+        raise Skip(f"{crate_rel}/src/main.rs is #![no_std], a program for a bare-metal board, and "
+                   f"{board.id} runs {board.os} (limit it with os=[\"none\"])")
     cargo, rustc = _tools(build)
     features = requested_features(build, component, crate_dir, crate_rel)
     lib_name = component.options.get("lib_name") or component.name
@@ -211,8 +228,8 @@ def _declare(build, component, kind: str) -> Artifact:
     # A failed cargo run keeps the previous library (nothing deleted): its record in .sconsign
     # still matches its bytes, so the next build decides from the sources as usual.
     env.Precious(nodes)
-    if kind == "program" and "generated" in build.extra:
-        env.Depends(nodes, build.extra["generated"])  # memory.x (compared by content: signatures.py)
+    if kind == "program" and "memory_x" in build.extra:
+        env.Depends(nodes, build.extra["memory_x"])  # the only generated file it uses (signatures.py)
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
                         include_dirs=[env.Dir(node_name(include))] if include.is_dir() else [],
@@ -221,8 +238,19 @@ def _declare(build, component, kind: str) -> Artifact:
         artifact.library = nodes[0]
     else:
         artifact.program = nodes[0]
+        artifact.test = bool(component.options.get("test", False))
         artifact.nodes.extend(build.after_link(component.name, nodes[0]))
     return artifact
+
+
+def _no_std_binary(crate_dir: Path) -> bool:
+    """Whether the crate's binary is ``#![no_std]`` (read from src/main.rs: no process)."""
+    main = crate_dir / "src" / "main.rs"
+    try:
+        text = main.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^\s*#!\[no_std\]", text, re.MULTILINE) is not None
 
 
 def _program_link_args(build, component) -> tuple:
@@ -452,13 +480,11 @@ def declare_test(build, component):
     tested on the emulated CPU, not only on the build host. Tests unwind (libtest runs
     panic=abort tests in child processes it cannot start under qemu-user).
     ``on="host"``: built once per run for the build host (``build/host/<name>/``) and run there.
-    ``os`` limits the boards the suite belongs to (microcontrollers test with test firmware).
+    The core's ``os=`` filter limits the boards the suite belongs to (microcontrollers test with
+    test firmware).
     """
     board = build.board
     options = component.options
-    wanted_os = list(options.get("os", []))
-    if wanted_os and board.os not in wanted_os:
-        raise Skip(f"it is declared for os {', '.join(wanted_os)} and {board.id} runs {board.os}", quiet=True)
     on = options.get("on", "target")
     if on not in ("target", "host"):
         raise PolyboardError(f"on={on!r} is not valid; choose 'target' or 'host'", where="SConstruct",

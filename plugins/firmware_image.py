@@ -9,13 +9,21 @@ and ``.hex``. Only bare-metal boards build it: a Linux board skips it with a rea
 from __future__ import annotations
 
 from polyboard import PolyboardError, Skip, hookimpl, spawn
+from polyboard.component_options import option
 from polyboard.context import Artifact
 from polyboard.scons_data import node_name
 
 
 @hookimpl
 def polyboard_register(registry):
-    registry.add_component_kind("c_firmware", declare_c_firmware, help="C (and linked libraries) firmware image")
+    registry.add_component_kind("c_firmware", declare_c_firmware, help="C (and linked libraries) firmware image",
+                                options=[
+                                    option("sources", "strings", "C and assembly sources, tree-relative; required"),
+                                    option("libs", "components", "libraries to link (e.g. a `rust_staticlib`); "
+                                           "their include folders are on the include path", []),
+                                    option("include", "strings", "more include folders, tree-relative", []),
+                                    option("test", "bool", "a test image: `scons test` runs it instead of "
+                                           "`scons run`", False)])
 
 
 def compile_objects(build, env, component: str, sources: list[str]) -> list:

@@ -41,6 +41,7 @@ import attrs
 from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, hookimpl, jobs, spawn
+from polyboard.component_options import option
 from polyboard.context import Artifact
 from polyboard.scons_data import literal, node_name
 
@@ -57,8 +58,17 @@ _QUOTED = re.compile(r'"([^"\n]+)"')
 
 @hookimpl
 def polyboard_register(registry):
-    registry.add_component_kind("go_program", declare_program, help="a Go (cgo) program for an embedded Linux board")
-    registry.add_component_kind("go_test", declare_test, help="a Go package's test binary (go test -c)")
+    go_options = [
+        option("package_dir", "string", "a folder inside the Go module (its go.mod is found upwards), "
+               "tree-relative", "src/app"),
+        option("package", "string", "the package to build, relative to `package_dir`", "."),
+        option("libs", "components", "libraries for cgo (e.g. a `rust_staticlib`): polyboard passes their "
+               "include folder, `-L` and `-l`, so the Go source needs only the `#include`", []),
+    ]
+    registry.add_component_kind("go_program", declare_program, help="a Go (cgo) program for an embedded Linux board",
+                                options=go_options)
+    registry.add_component_kind("go_test", declare_test, help="a Go package's test binary (go test -c)",
+                                options=go_options)
     registry.add_option("tags", "comma-separated Go build tags added to every board's go.tags", check=check_tags)
     registry.add_option("go", "the go command to use (default: go on PATH)")
 
@@ -73,8 +83,15 @@ def goarm(board) -> str:
 
 
 def cgo_cflags(board) -> list[str]:
+    """The board's CPU flags and C flags for cgo, without its warning flags (``-W...``): cgo
+    compiles every cgo package with them, third-party modules' bundled C included, and a board's
+    ``-Wall -Wextra`` is for the tree's own C code. ``-Wa,``/``-Wl,``/``-Wp,`` pass options on."""
     from polyboard_plugins.c_toolchain import cpu_flags
-    return [*cpu_flags(board), *board.c.cflags]
+    return [*cpu_flags(board), *(f for f in board.c.cflags if not _is_warning_flag(f))]
+
+
+def _is_warning_flag(flag: str) -> bool:
+    return flag.startswith("-W") and not flag.startswith(("-Wa,", "-Wl,", "-Wp,"))
 
 
 def cgo_flag_list(args: list[str], where: str) -> str:

@@ -349,6 +349,27 @@ CASES = [
     pytest.param({"SConstruct": sconstruct("app = project.go_program('app', package_dir='src/app')",
                                            "project.go_program('app2', package_dir='src/app', libs=[app])")},
                  ["board=rpi4"], {}, ["libs: 'app' is a go_program, not a library"], id="go-libs-not-a-library"),
+    # -- component options and board filters (issue 14) ----------------------------------------------
+    pytest.param({"SConstruct": sconstruct("project.go_program('app', package_dri='src/app')")}, ["board=rpi4"],
+                 {}, ["SConstruct: app.package_dri:", "go_program 'app' has no option 'package_dri'",
+                      "did you mean package_dir=?", "valid options:"], id="component-option-unknown"),
+    pytest.param({"SConstruct": sconstruct(KERNEL, "project.c_firmware('fw', sources=['src/firmware/main.c'], "
+                                           "lib=[kernel])")}, ["board=stm32f4"], {},
+                 ["SConstruct: fw.lib:", "has no option 'lib'", "did you mean libs=?"], id="component-option-misspelt"),
+    pytest.param({"SConstruct": sconstruct("project.c_firmware('fw', sources='src/firmware/main.c')")},
+                 ["board=stm32f4"], {}, ["SConstruct: fw.sources:", "sources= must be a list of strings"],
+                 id="component-option-wrong-type"),
+    pytest.param({"SConstruct": sconstruct("project.c_firmware('fw', sources=['src/firmware/main.c'], "
+                                           "os=['nones'])")}, ["board=stm32f4"], {},
+                 ["SConstruct: fw.os:", "os= names 'nones', which is not one", "did you mean 'none'?"],
+                 id="component-filter-unknown-os"),
+    pytest.param({"SConstruct": sconstruct("project.c_firmware('fw', sources=['src/firmware/main.c'], "
+                                           "boards=['stm32f5'])")}, ["board=stm32f4"], {},
+                 ["SConstruct: fw.boards:", "boards= names 'stm32f5', which is not one"],
+                 id="component-filter-unknown-board"),
+    pytest.param({"SConstruct": sconstruct("project.c_firmware('fw', sources=['src/firmware/main.c'], "
+                                           "when=lambda board: board.nope)")}, ["board=stm32f4"], {},
+                 ["SConstruct:", "fw: when= raised AttributeError"], id="component-filter-when-raises"),
 ]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from SCons.Action import Action
 
-from .board_files import BoardCatalog
+from .board_files import ADDRESS_BITS, BoardCatalog
 from .cache import ReportingCacheDir, check_cache_dir
 from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
@@ -25,7 +25,7 @@ from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import node_name
 from .tree_lock import lock_tree
-from . import debugging, failures, ide, jobs, listing, signatures, spawn, verbs
+from . import component_options, debugging, failures, ide, jobs, listing, signatures, spawn, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -244,11 +244,22 @@ class Project:
                                  where="SConstruct")
         if any(c.name == name for c in self.components):
             raise PolyboardError(f"component {name!r} is declared twice", where="SConstruct")
+        spec = self.registry.kinds[kind]
+        component_options.check_options(kind, name, options, spec.options)
+        filters = {key: options.pop(key) for key in component_options.FILTER_NAMES if key in options}
+        component_options.check_filters(name, filters, self.catalog.concrete_ids, ADDRESS_BITS)
         component = Component(kind, name, options)
         self.components.append(component)
-        declare = self.registry.kinds[kind].declare
+        declare = spec.declare
         skipped: dict[str, list[str]] = {}
         for build in self.builds:
+            try:
+                reason = component_options.filter_reason(build.board, filters)
+            except Exception as exc:  # the SConstruct's when= function
+                raise PolyboardError(f"{name}: when= raised {type(exc).__name__}: {exc}", where="SConstruct") from None
+            if reason is not None:
+                build.skipped[name] = reason  # the SConstruct said so: not worth a notice
+                continue
             try:
                 artifact = declare(build, component)
             except Skip as skip:
@@ -281,7 +292,18 @@ class Project:
         for build in self.builds:
             nodes = [n for a in build.artifacts.values() for n in a.nodes]
             defaults.extend(nodes)
+        if not defaults and self.builds:
+            # Every component is skipped (or limited to other boards) on every selected board: that
+            # is a fact about the tree, not a failure, as "nothing to run" is for run (exit 0).
+            text = (f"polyboard: nothing to build for {', '.join(self.board_ids)}: "
+                    + ("the SConstruct declares no component" if not self.components else
+                       "every component is skipped on " + ("it" if len(self.builds) == 1 else "them")
+                       + " (the reasons are above)") + "\n")
+            nothing = S.Alias("polyboard-nothing-to-build", [], Action(_print_text, None), POLYBOARD_TEXT=text)
+            S.AlwaysBuild(nothing)
+            defaults = nothing
         S.Default(defaults or None)
+        S.Help(self._help(), append=False)
         for query, text in self.answers.items():
             S.AlwaysBuild(S.Alias(query, [], Action(_print_text, None), POLYBOARD_TEXT=text))
         if LIST in S.COMMAND_LINE_TARGETS:
@@ -298,6 +320,33 @@ class Project:
             ide.declare(self)
         if not run_verbs and len(self.builds) > 1:
             atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
+
+
+    def _help(self) -> str:
+        """``scons -h``: polyboard's options, verbs, component kinds and boards (SCons's own: -H)."""
+        lines = ["polyboard: scons [board=ID | boards=A,B | board=all] [VERB ...] [name=value ...]", "",
+                 "Verbs (targets):"]
+        verb_help = {"run": "build, then run the board's first runnable component in its emulator",
+                     "test": "build and run the board's test components in its emulator",
+                     "flash": "program the board with its [flash] method (dry_run=1 prints the command)",
+                     "debug": "start the emulator with its GDB server and gdb-multiarch attached",
+                     "ide": "write compile_commands.json and editor settings for the board",
+                     "list": "print the selected boards (after shard=), build nothing",
+                     "boards": "list every known board (query=, format=json)",
+                     "info": "print the resolved board with the file each value came from"}
+        lines += [f"  {name:8} {text}" for name, text in verb_help.items()]
+        lines += ["", "Options (name=value):"]
+        options = dict(CORE_OPTIONS)
+        options.update({name: opt.help for name, opt in self.registry.options.items()})
+        lines += [f"  {name:12} {text}" for name, text in sorted(options.items())]
+        lines += ["", "Component kinds (project.<kind>(name, ...) in the SConstruct; docs/components.md):"]
+        lines += [f"  {name:16} {kind.help}" for name, kind in sorted(self.registry.kinds.items())]
+        lines += ["", "Boards (board=ID; docs/boards.md):"]
+        for board_id in self.catalog.concrete_ids:
+            description = self.catalog.files[board_id].raw.get("description", "")
+            lines.append(f"  {board_id:14} {description if isinstance(description, str) else ''}")
+        lines += ["", "SCons's own options: scons -H. Every error and its fix: docs/errors.md.", ""]
+        return "\n".join(lines)
 
 
 def _keep_going() -> None:

@@ -40,6 +40,9 @@ class ComponentKind:
     declare: Callable
     help: str = ""
     plugin: str = ""
+    # The options project.<kind>() accepts (polyboard.component_options.ComponentOption); None:
+    # not declared, so not checked (kinds written before options could be declared).
+    options: tuple | None = None
 
 
 class Registry:
@@ -50,9 +53,15 @@ class Registry:
         self.board_dirs: list[Path] = []
         self.current_plugin = ""
 
-    def add_component_kind(self, name: str, declare: Callable, help: str = "") -> None:
+    def add_component_kind(self, name: str, declare: Callable, help: str = "", options=None) -> None:
         """A kind the SConstruct declares as ``project.<name>(...)``: an identifier that is not one
-        of the project's own attributes (``add``, ``finish``, ...)."""
+        of the project's own attributes (``add``, ``finish``, ...).
+
+        *options*: the options it accepts, a list of ``polyboard.component_options.option(name,
+        type, help, default)``; the core refuses any other, and adds the board filters (``os``,
+        ``arch``, ``boards``, ``when``) to every kind."""
+        from .component_options import FILTER_NAMES, ComponentOption
+
         from .project import Project  # the project's own names are what a kind must not shadow
 
         if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or name.startswith("_"):
@@ -65,7 +74,17 @@ class Registry:
             raise PolyboardError(
                 f"component kind {name!r} is registered twice (by {self.kinds[name].plugin} and {self.current_plugin})",
                 where=f"plugin {self.current_plugin}")
-        self.kinds[name] = ComponentKind(name, declare, help, self.current_plugin)
+        if options is not None:
+            options = tuple(options)
+            for spec in options:
+                if not isinstance(spec, ComponentOption):
+                    raise PolyboardError(f"component kind {name!r}: options must be made with "
+                                         f"polyboard.component_options.option(...), got {spec!r}",
+                                         where=f"plugin {self.current_plugin}")
+                if spec.name in FILTER_NAMES:
+                    raise PolyboardError(f"component kind {name!r}: option {spec.name!r} is one of the core's "
+                                         f"board filters ({', '.join(FILTER_NAMES)})", where=f"plugin {self.current_plugin}")
+        self.kinds[name] = ComponentKind(name, declare, help, self.current_plugin, options)
 
     def add_option(self, name: str, help: str, default: str = "", choices: tuple[str, ...] = (),
                    check: Callable[[str], None] | None = None) -> None:

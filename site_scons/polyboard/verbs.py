@@ -10,6 +10,7 @@ keep going, see project.py) gets a row too, so the table shows every board that 
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -75,7 +76,13 @@ def declare(project, verb_names: list[str]) -> None:
             raise PolyboardError("expected a positive number of seconds", where=f"timeout={timeout_text}") from None
     for verb in verb_names:
         nodes = []
+        skipped_here = []
         for build in project.builds:
+            if wanted and wanted in build.skipped and len(project.builds) > 1:
+                # several boards: the ones that skip the component say so, the others run it
+                skipped_here.append(build)
+                print(f"polyboard: {build.board.id}: not running {wanted!r}: {build.skipped[wanted]}")
+                continue
             chosen = _select(build, verb, wanted)
             if not chosen:
                 print(f"polyboard: {build.board.id}: nothing to {verb}")
@@ -90,6 +97,8 @@ def declare(project, verb_names: list[str]) -> None:
                 # The whole artifact first: an image that fails its checks (memory report) never runs.
                 build.env.Depends(node, artifact.nodes)
                 nodes.extend(node)
+        if skipped_here and len(skipped_here) == len(project.builds):
+            _select(skipped_here[0], verb, wanted)  # none of the boards can: the first one's error
         S.Alias(verb, nodes)
 
 
@@ -171,7 +180,17 @@ def _stream(argv: list[str], board_id: str, timeout: float, env: dict) -> int:
 
 
 def report(project) -> None:
-    """Print the summary; exit with the first failure's status (runs from atexit, after SCons)."""
+    """Print the summary; exit with the first failure's status (runs from atexit, after SCons).
+
+    A dry run (``scons -n run``) ran nothing: it says what each program's run would be and exits
+    0, as SCons's ``-n`` does for a build."""
+    import SCons.Script as S
+
+    if S.GetOption("no_exec"):
+        for job in getattr(project, "run_jobs", []):
+            argv = command(project, job.build, job.artifact, job.artifact.program.abspath)
+            print(f"polyboard: {job.build.board.id}: would {job.verb} {job.artifact.component}: {shlex.join(argv)}")
+        return
     results = list(getattr(project, "results", []))
     ran = {(r.board, r.component, r.verb) for r in results}
     run_jobs = getattr(project, "run_jobs", [])
