@@ -175,6 +175,7 @@ class CargoJob:
     features: list
     target_dir: Path
     link_args: tuple = ()  # rust_program: see _program_link_args
+    build_name: str = ""   # the component's name (rust_program's map file)
 
 
 def _crate(build, component) -> tuple[str, Path]:
@@ -207,20 +208,24 @@ def _declare(build, component, kind: str) -> Artifact:
     cargo, rustc = _tools(build)
     features = requested_features(build, component, crate_dir, crate_rel)
     lib_name = component.options.get("lib_name") or component.name
-    out_name = f"lib{lib_name}.a" if kind == "staticlib" else f"{component.name}.elf"
-    target = build.path(component.name, out_name)
-    depfile = build.path(component.name, out_name + ".d")
+    if kind == "staticlib":
+        target = build.path(component.name, f"lib{lib_name}.a")
+        outputs = [target, target + ".d"]
+    else:  # laid out like c_firmware's: build/<board>/<name>.elf, .map (then .bin, .hex, ...)
+        target = build.path(f"{component.name}.elf")
+        outputs = [target, target + ".d", build.path(f"{component.name}.map")]
     # Boards with the same Rust configuration share one cargo target folder: cargo's own
     # fingerprints keep it correct, and 50 boards of one triple build `core` once, not 50 times.
     config = repr((board.rust.target, board.rust.build_std, board.rust.rustflags, features, cargo, rustc))
     target_dir = build.root / "build" / ".cargo" / f"{board.rust.target}-{zlib.crc32(config.encode()):08x}"
     link_args = _program_link_args(build, component) if kind == "program" else ()
     job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
-                   kind=kind, features=features, target_dir=target_dir, link_args=link_args)
+                   kind=kind, features=features, target_dir=target_dir, link_args=link_args,
+                   build_name=component.name)
     env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ()))
     sources = [env.File(node_name(p)) for p in crate_sources(crate_dir)]
     nodes = env.Command(
-        [target, depfile], sources,
+        outputs, sources,
         Action(cargo_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_SIGNATURE"]),
         RUST_SIGNATURE=signature(env_signature), CARGO_JOB=job,
         target_scanner=env.Scanner(function=_depinfo_scanner, name="cargo-depinfo"),
@@ -393,6 +398,12 @@ def cargo_action(target, source, env):
             # arguments makes cargo relink when memory.x changes (SCons reruns cargo for that).
             crc = zlib.crc32(memory_x.read_bytes())
             argv += ["-C", f"link-arg=-L{memory_x.parent}", "--cfg", f'polyboard_memory_x="{crc:08x}"']
+    if kind == "program":
+        # The linker's map, kept per board in cargo's folder: when cargo finds the program fresh
+        # it does not link, and the map of its last link for this board is still the right one.
+        link_map = job.target_dir / "polyboard-maps" / board.id / f"{job.build_name}.map"
+        link_map.parent.mkdir(parents=True, exist_ok=True)
+        argv += ["-C", f"link-arg=-Wl,-Map={link_map}"]
     child_env = dict(env["ENV"])
     child_env.update({
         "RUSTC": job.rustc, "CARGO_TARGET_DIR": str(job.target_dir),
@@ -426,6 +437,13 @@ def cargo_action(target, source, env):
         deps_text = "".join(os.path.relpath(d, root) + "\n" for d in sorted(set(in_tree)))
     with open(target[1].abspath + ".tmp", "w", encoding="utf-8") as handle:
         handle.write(deps_text)
+    if kind == "program":
+        if link_map.exists():
+            shutil.copyfile(link_map, target[2].abspath + ".tmp")
+        else:
+            with open(target[2].abspath + ".tmp", "w", encoding="utf-8") as handle:
+                handle.write("polyboard: the linker wrote no map for this program (cargo did not link it)\n")
+        spawn.commit(target[2].abspath + ".tmp", target[2].abspath)
     spawn.commit(out + ".tmp", out)
     spawn.commit(target[1].abspath + ".tmp", target[1].abspath)
     return 0

@@ -418,10 +418,14 @@ def polyboard_editor_settings(build, components):
     if not go_components:
         return {}
     env = target_env(board)
-    env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
     names = {lib if isinstance(lib, str) else lib.name for c in go_components for lib in c.options.get("libs", [])}
-    libraries = [build.artifacts[n].library for n in sorted(names) if n in build.artifacts]
-    env["CGO_LDFLAGS"] = shlex.join(f"-L{os.path.dirname(lib.abspath)}" for lib in libraries if lib is not None)
+    artifacts = [build.artifacts[n] for n in sorted(names) if n in build.artifacts]
+    libraries = [a.library for a in artifacts if a.library is not None]
+    # what go_action gives cgo for libs= (the Go files carry no #cgo lines for them)
+    includes = [f"-I{d.abspath}" for a in artifacts for d in a.include_dirs]
+    env["CGO_CFLAGS"] += " " + cgo_flag_list([*includes, f"-ffile-prefix-map={build.root}=."], "the checkout path")
+    env["CGO_LDFLAGS"] = cgo_flag_list([*(f"-L{os.path.dirname(lib.abspath)}" for lib in libraries),
+                                        *(f"-l{link_name(lib.abspath)}" for lib in libraries)], "the checkout path")
     tags = build_tags(board, build.options.get("tags", ""))
     if tags:
         env["GOFLAGS"] = "-tags=" + ",".join(tags)

@@ -92,7 +92,7 @@ def test_a_newline_in_a_board_string_is_one_line_error(scratch_tree: Path, key: 
     table, _, name = key.rpartition(".")
     value = json.dumps(["a\nb"] if key in ("c.cflags", "defines") else "a\nb")
     body = (f"[{table}]\n" if table else "") + f"{name} = {value}\n"
-    write(scratch_tree / "boards" / "nl.toml", f'inherits = "stm32f4"\n' + (
+    write(scratch_tree / "boards" / "nl.toml", 'inherits = "stm32f4"\n' + (
         'description = "x"\n' if key != "description" else "") + body)
     result = run_scons(scratch_tree, "board=nl", timeout=120)
     from test_errors import assert_user_error

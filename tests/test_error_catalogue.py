@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
-
 import test_errors
 from helpers import REPO
 

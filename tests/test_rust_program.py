@@ -117,14 +117,17 @@ def test_rust_program_builds_runs_and_uses_the_generated_memory_x(user_tree):
     build = run_scons(user_tree, "board=stm32f4", "-j2")
     _skip_if_offline(build.output)
     assert build.returncode == 0, build.output
-    assert "CARGO   [stm32f4] build/stm32f4/blinky/blinky.elf" in build.stdout, build.stdout
+    assert "CARGO   [stm32f4] build/stm32f4/blinky.elf" in build.stdout, build.stdout
     out = user_tree / "build" / "stm32f4"
-    elf = out / "blinky" / "blinky.elf"
-    for path in (elf, out / "blinky.bin", out / "blinky.hex", out / "blinky.memory.txt", out / "memory.x"):
+    elf = out / "blinky.elf"
+    for path in (elf, out / "blinky.bin", out / "blinky.hex", out / "blinky.map", out / "blinky.memory.txt",
+                 out / "memory.x"):
         assert path.is_file(), path
+    # laid out like c_firmware's products, with the linker's map of this very link
+    assert "Reset" in (out / "blinky.map").read_text() and "Memory Configuration" in (out / "blinky.map").read_text()
 
     # The memory table is printed and written: FLASH holds the program, RAM its .bss.
-    assert "Memory usage of build/stm32f4/blinky/blinky.elf (stm32f4):" in build.stdout, build.stdout
+    assert "Memory usage of build/stm32f4/blinky.elf (stm32f4):" in build.stdout, build.stdout
     table = (out / "blinky.memory.txt").read_text()
     rows = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
     assert {"FLASH", "RAM", "CCM"} <= set(rows), table
@@ -151,19 +154,19 @@ def test_rust_program_builds_runs_and_uses_the_generated_memory_x(user_tree):
 def test_rust_program_follows_the_board_memory_map(user_tree):
     """Another board of the same triple shares cargo's target folder (no `core` rebuild) and links
     against its own memory.x; editing the board's RAM relinks with the new top of stack."""
-    small = user_tree / "build" / "small-f4" / "blinky" / "blinky.elf"
+    small = user_tree / "build" / "small-f4" / "blinky.elf"
     first = run_scons(user_tree, "board=small-f4", timeout=300)
     _skip_if_offline(first.output)
     assert first.returncode == 0, first.output
     assert initial_sp(small) == 0x2000_0000 + 0x1_0000
-    assert "RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 0x10000" in (small.parent.parent / "memory.x").read_text()
+    assert "RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 0x10000" in (small.parent / "memory.x").read_text()
 
     write(user_tree / "boards" / "small-f4.toml", SMALL_BOARD.format(length=0x8000))
     second = run_scons(user_tree, "board=small-f4", timeout=300)
     assert second.returncode == 0, second.output
     assert "CARGO   [small-f4]" in second.stdout, second.stdout
     assert initial_sp(small) == 0x2000_0000 + 0x8000
-    assert re.search(r"^RAM\s+\d+ B\s+32768 B", (small.parent.parent / "blinky.memory.txt").read_text(), re.M)
+    assert re.search(r"^RAM\s+\d+ B\s+32768 B", (small.parent / "blinky.memory.txt").read_text(), re.M)
 
     run = run_scons(user_tree, "board=small-f4", "run", timeout=240)
     assert run.returncode == 0, run.output

@@ -11,7 +11,7 @@ generated from these declarations (``component_reference``), and a test keeps it
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import attrs
 
