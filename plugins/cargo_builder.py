@@ -98,16 +98,20 @@ def crate_sources(crate_dir: Path) -> list[Path]:
 
 def requested_features(build, component, crate_dir: Path, crate_rel: str) -> list[str]:
     """The component's and the command line's cargo features, checked against the crate's
-    Cargo.toml when the SConstruct is read (a typo is one line, before anything is built)."""
+    Cargo.toml when the SConstruct is read (a typo is one line, before anything is built), and
+    the board's ``rust.features`` that the crate defines (a board feature is for the crates
+    that know it: a board-support feature of one crate must not break the others)."""
     from_line = [f for f in build.options.get("features", "").split(",") if f]
+    from_board = list(build.board.rust.features) if build.board.rust is not None else []
     wanted = sorted(set(component.options.get("features", [])) | set(from_line))
-    if not wanted:
+    if not wanted and not from_board:
         return wanted
     with open(crate_dir / "Cargo.toml", "rb") as handle:
         manifest = tomllib.load(handle)
     optional = {name for name, spec in manifest.get("dependencies", {}).items()
                 if isinstance(spec, dict) and spec.get("optional")}
     known = set(manifest.get("features", {})) | optional
+    wanted = sorted(set(wanted) | {f for f in from_board if f in known})
     for feature in wanted:
         if feature not in known:
             where = f"features={','.join(from_line)}" if feature in from_line else "SConstruct"

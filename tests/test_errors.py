@@ -349,6 +349,9 @@ CASES = [
     pytest.param({"SConstruct": sconstruct("app = project.go_program('app', package_dir='src/app')",
                                            "project.go_program('app2', package_dir='src/app', libs=[app])")},
                  ["board=rpi4"], {}, ["libs: 'app' is a go_program, not a library"], id="go-libs-not-a-library"),
+    pytest.param({}, ["board=stm32f4", "plugins=-memory_reprot"], {},
+                 ["plugins=-memory_reprot:", "no installed plugin is named 'memory_reprot'", "memory_report"],
+                 id="plugins-unknown-name"),
     # -- component options and board filters (issue 14) ----------------------------------------------
     pytest.param({"SConstruct": sconstruct("project.go_program('app', package_dri='src/app')")}, ["board=rpi4"],
                  {}, ["SConstruct: app.package_dri:", "go_program 'app' has no option 'package_dri'",

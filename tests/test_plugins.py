@@ -233,3 +233,39 @@ def test_region_usage_and_table_on_a_real_elf(tree):
     assert f"{used['FLASH']} B" in lines[1] and "1048576 B" in lines[1]
     assert lines[3].split()[-1] == "0.00%"
     assert (tree.path / "build" / "stm32f4" / "firmware.memory.txt").read_text() == table
+
+
+class _EntryPoint:
+    """An entry point as importlib.metadata gives it: a name and the distribution it comes from."""
+
+    def __init__(self, name: str, dist: str):
+        self.name = name
+        self.dist = type("Dist", (), {"name": dist})()
+
+
+def test_plugin_autoload_off_keeps_the_built_ins_and_plugins_option_picks():
+    from polyboard.plugins import select_entry_points
+
+    installed = [_EntryPoint("c_toolchain", "polyboard"), _EntryPoint("memory_report", "polyboard"),
+                 _EntryPoint("acme_boards", "acme-polyboard-pack")]
+    names = lambda eps: [ep.name for ep in eps]  # noqa: E731
+    assert names(select_entry_points(installed)) == ["c_toolchain", "memory_report", "acme_boards"]
+    assert names(select_entry_points(installed, autoload=False)) == ["c_toolchain", "memory_report"]
+    assert names(select_entry_points(installed, "+acme_boards", autoload=False)) == \
+        ["c_toolchain", "memory_report", "acme_boards"]
+    assert names(select_entry_points(installed, "-memory_report,acme_boards", autoload=False)) == \
+        ["c_toolchain", "acme_boards"]
+
+
+def test_a_plugin_switched_off_by_name_does_not_run(scratch_tree):
+    """plugins=-memory_report: the build goes on without the memory tables."""
+    from helpers import child_env, run_scons
+
+    result = run_scons(scratch_tree, "board=stm32f4", "plugins=-memory_report", "-n", timeout=120,
+                       env=child_env(POLYBOARD_DISABLE_PLUGIN_AUTOLOAD="1"))
+    assert result.returncode == 0, result.output
+    assert "LINK    [stm32f4] build/stm32f4/firmware.elf" in result.stdout
+    with_report = run_scons(scratch_tree, "board=stm32f4", "-n", "--tree=prune", timeout=120)
+    without = run_scons(scratch_tree, "board=stm32f4", "-n", "--tree=prune", "plugins=-memory_report", timeout=120)
+    assert "firmware.memory.txt" in with_report.stdout
+    assert "firmware.memory.txt" not in without.stdout

@@ -70,8 +70,41 @@ def _load_folder_module(path: Path) -> Any:
     return module
 
 
+OWN_DISTRIBUTION = "polyboard"  # its entry points are the built-in plugins
+AUTOLOAD_VARIABLE = "POLYBOARD_DISABLE_PLUGIN_AUTOLOAD"
+
+
+def select_entry_points(entry_points: list, selection: str = "", *, autoload: bool = True,
+                        local: tuple[str, ...] = ()) -> list:
+    """Which entry-point plugins to load: ``autoload=False`` (``POLYBOARD_DISABLE_PLUGIN_AUTOLOAD=1``,
+    as pytest's) keeps only polyboard's own built-ins; ``plugins=-name,+name`` then switches a
+    plugin off or on by its name (an entry point's, or a tree plugin's file name in *local*). A
+    name that no plugin has is an error listing the ones there are."""
+    def own(ep) -> bool:
+        dist = getattr(ep, "dist", None)
+        return dist is None or (dist.name or "").lower() == OWN_DISTRIBUTION
+
+    by_name = {ep.name: ep for ep in entry_points}
+    by_name.update({name: None for name in local if name not in by_name})
+    chosen = {ep.name for ep in entry_points if autoload or own(ep)}
+    for word in (w.strip() for w in selection.split(",")):
+        if not word:
+            continue
+        sign, name = (word[0], word[1:]) if word[0] in "+-" else ("+", word)
+        if name not in by_name:
+            raise PolyboardError(f"no installed plugin is named {name!r}; plugins: "
+                                 f"{', '.join(sorted(by_name)) or '(none)'}", where=f"plugins={selection}")
+        (chosen.add if sign == "+" else chosen.discard)(name)
+    return [ep for ep in entry_points if ep.name in chosen]
+
+
+def switched_off(selection: str) -> set[str]:
+    """The names ``plugins=-a,-b`` switches off (for the tree's own plugins/ folder too)."""
+    return {w.strip()[1:] for w in selection.split(",") if w.strip().startswith("-")}
+
+
 def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
-                 entry_points: list | None = None) -> None:
+                 entry_points: list | None = None, *, selection: str = "", autoload: bool = True) -> None:
     """Register entry-point plugins, then the tree's ``plugins/*.py``.
 
     A file in the tree's ``plugins/`` folder named like an entry-point plugin's module
@@ -85,6 +118,9 @@ def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
         folder = {p.stem: p for p in sorted(plugin_dir.glob("*.py")) if not p.name.startswith("_")}
     if entry_points is None:
         entry_points = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    entry_points = select_entry_points(entry_points, selection, autoload=autoload, local=tuple(folder))
+    for name in switched_off(selection):
+        folder.pop(name, None)
     for ep in sorted(entry_points, key=lambda e: e.name):
         local = folder.get(ep.module.rpartition(".")[2])
         if local is not None and not _same_file(ep.module, local):

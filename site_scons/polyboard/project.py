@@ -21,7 +21,7 @@ from .board_files import ADDRESS_BITS, BoardCatalog
 from .cache import ReportingCacheDir, check_cache_dir
 from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
-from .plugins import Hooks, load_plugins, new_manager
+from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import node_name
 from .tree_lock import lock_tree
@@ -37,6 +37,7 @@ CORE_OPTIONS = {
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
+    "plugins": "-name,+name: switch installed (entry-point) plugins off or on by name",
     "dry_run": "with flash: 1 to print the flashing commands and do nothing",
     "server": "with flash: HOST:PORT of the GDB server (method gdb), instead of the board's flash.gdb_server",
     "port": "with debug: the TCP port of the emulator's GDB server (default: a free one)",
@@ -125,7 +126,8 @@ class Project:
         self.arguments = dict(arguments)
         self.verbs = [t for t in targets if t in VERBS]
         manager = new_manager()
-        load_plugins(manager, root / "plugins", entry_points)
+        load_plugins(manager, root / "plugins", entry_points, selection=self.arguments.get("plugins", ""),
+                     autoload=os.environ.get(AUTOLOAD_VARIABLE, "") in ("", "0"))
         self.hooks = Hooks(manager)
         self.registry = Registry(reserved_options=tuple(CORE_OPTIONS))
         self.hooks.register(self.registry)
