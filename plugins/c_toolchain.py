@@ -8,6 +8,7 @@ checkout at another path has the same signatures (shared CacheDir) and the same 
 
 from __future__ import annotations
 
+import SCons.Defaults
 import SCons.Tool
 
 from polyboard import hookimpl, spawn
@@ -54,9 +55,19 @@ def polyboard_configure_board(build):
     env["CCFLAGS"] = ["$CPU_FLAGS", "$BOARD_DEFINES", "$(", "$PREFIX_MAP", "$)"]
     env["CCCOM"] = "$CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES"
     env["ARCOM"] = "$AR $ARFLAGS ${TARGET}.tmp $SOURCES"
+    # Assembly (vendor SDK and TinyGo startup files): through the same gcc driver, which
+    # preprocesses .S and only assembles .s, with the CPU and board flags (not the C-only CFLAGS).
+    env["ASFLAGS"] = []
+    env["ASCOM"] = "$CC -o ${TARGET}.tmp -c $CCFLAGS $ASFLAGS $SOURCES"
+    env["ASPPCOM"] = "$CC -o ${TARGET}.tmp -c $CCFLAGS $ASFLAGS $_CCCOMCOM $SOURCES"
     static_obj, _ = SCons.Tool.createObjBuilders(env)
     static_obj.add_action(".c", spawn.committed("$CCCOM", "$CCCOMSTR"))
+    for suffix, command in ((".s", "ASCOM"), (".S", "ASPPCOM")):
+        static_obj.add_action(suffix, spawn.committed(f"${command}", f"${command}STR"))
+        static_obj.add_emitter(suffix, SCons.Defaults.StaticObjectEmitter)
     SCons.Tool.createStaticLibBuilder(env).action = spawn.committed("$ARCOM", "$ARCOMSTR")
     env["CCCOMSTR"] = f"CC      [{board.id}] $TARGET"
+    env["ASCOMSTR"] = f"AS      [{board.id}] $TARGET"
+    env["ASPPCOMSTR"] = f"AS      [{board.id}] $TARGET"
     env["ARCOMSTR"] = f"AR      [{board.id}] $TARGET"
     env["LINKCOMSTR"] = f"LINK    [{board.id}] $TARGET"

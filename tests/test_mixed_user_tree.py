@@ -41,9 +41,14 @@ MAIN_C = '''\
 int main(void)
 {
     printf("mixed firmware: answer = %lu\\n", (unsigned long)answer_times(7));
-    return answer_times(7) == 42u ? 0 : 1;
+    return answer_times(7) == 42u || answer_times(7) == 84u ? 0 : 1;
 }
 '''
+# The answer crate with a feature a board file turns on: [rust] features = ["double"].
+DOUBLE_FEATURE = "\n[features]\ndouble = []\n"
+DOUBLE_LIB_RS = LIB_RS.replace("factor.wrapping_mul(6)",
+                               "if cfg!(feature = \"double\") { factor.wrapping_mul(12) } else { factor.wrapping_mul(6) }")
+DOUBLE_BOARD = 'inherits = "stm32f4"\ndescription = "an STM32F4 whose answer crate doubles"\n[rust]\nfeatures = ["double"]\n'
 GO_MOD = '''\
 module example.com/mixed
 
@@ -99,8 +104,9 @@ def _go() -> str:
 def mixed_tree(tmp_path_factory) -> Path:
     tree = tmp_path_factory.mktemp("mixed") / "mixed-firmware"
     write(tree / "SConstruct", SCONSTRUCT)
-    write(tree / "rust" / "answer" / "Cargo.toml", ANSWER_CARGO_TOML)
-    write(tree / "rust" / "answer" / "src" / "lib.rs", LIB_RS)
+    write(tree / "rust" / "answer" / "Cargo.toml", ANSWER_CARGO_TOML + DOUBLE_FEATURE)
+    write(tree / "rust" / "answer" / "src" / "lib.rs", DOUBLE_LIB_RS)
+    write(tree / "boards" / "f4-double.toml", DOUBLE_BOARD)
     write(tree / "rust" / "answer" / "include" / "answer.h", ANSWER_H)
     write(tree / "rust" / "blinky" / "Cargo.toml", BLINKY_CARGO_TOML)
     write(tree / "rust" / "blinky" / "src" / "main.rs", BLINKY_MAIN_RS)
@@ -152,3 +158,11 @@ def test_a_mixed_tree_builds_for_mcu_and_linux_boards_in_one_invocation(mixed_tr
     again = run_scons(mixed_tree, "boards=stm32f4,rpi4", timeout=300)
     assert again.returncode == 0, again.output
     assert not any(word in again.stdout for word in ("CARGO ", "GO ", "CC ", "LINK ")), again.stdout
+
+
+def test_a_board_files_rust_feature_reaches_cargo(mixed_tree: Path):
+    """[rust] features in a board file: the crate that defines the feature gets it (the answer
+    doubles in QEMU); the crate that does not (blinky) builds without it."""
+    run = run_scons(mixed_tree, "board=f4-double", "run", "component=fw", timeout=900)
+    assert run.returncode == 0, run.output
+    assert "[f4-double] mixed firmware: answer = 84" in run.stdout

@@ -1,14 +1,18 @@
 """The project's error type and the one place that turns it into a user message.
 
-Library code raises :class:`PolyboardError` (never prints, never exits). The SConstruct entry
-point (:func:`polyboard.project.start`) and the action wrappers convert it into a single line
-``scons: *** <message>`` and exit status 2, without a traceback, before anything is built.
+Library code raises :class:`PolyboardError` (never prints, never exits). While the SConstruct is
+read, the project's entry points (``start``, ``project.<kind>(...)``, ``finish``) hand it to
+SCons as a :class:`SConstructError` (:func:`stop`), which SCons prints as a single line
+``scons: *** <message>  Stop.`` with exit status 2, without a traceback, before anything is
+built. After SCons has finished (the run summary), :func:`report_error` prints the same line.
 """
 
 from __future__ import annotations
 
 import sys
 from typing import NoReturn
+
+from SCons.Errors import StopError
 
 EXIT_USER_ERROR = 2
 
@@ -46,7 +50,12 @@ def report_error(error: PolyboardError) -> None:
     sys.stderr.flush()
 
 
-def exit_with(error: PolyboardError) -> NoReturn:
-    """Print *error* as one line and exit with status 2, as SCons does for its own user errors."""
-    report_error(error)
-    raise SystemExit(EXIT_USER_ERROR)
+class SConstructError(StopError):
+    """A :class:`PolyboardError` on its way out of the SConstruct: SCons's own boundary for errors
+    while it reads SConscript files prints it as one ``scons: *** <message>  Stop.`` line and
+    exits 2 (no traceback, nothing built)."""
+
+
+def stop(error: PolyboardError) -> NoReturn:
+    """The one exit for bad input found while the SConstruct is read: hand it to SCons."""
+    raise SConstructError(" ".join(str(error).split("\n"))) from None

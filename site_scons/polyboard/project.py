@@ -20,7 +20,7 @@ from SCons.Action import Action
 from .board_files import ADDRESS_BITS, BoardCatalog
 from .cache import ReportingCacheDir, check_cache_dir
 from .context import BoardBuild, Component, Skip
-from .errors import PolyboardError, exit_with
+from .errors import PolyboardError, SConstructError, stop
 from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import node_name
@@ -109,6 +109,12 @@ def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str
         k, n = parse_shard(arguments["shard"])
         ids = shard(ids, k, n)
     return ids
+
+
+class UnknownComponentKind(SConstructError, AttributeError):
+    """``project.<name>`` for a kind no plugin registered (see Project.__getattr__): an
+    AttributeError for Python (``hasattr`` answers False), and SCons's StopError, which SCons
+    reports while reading the SConstruct as one ``scons: *** <message>  Stop.`` line, exit 2."""
 
 
 class Project:
@@ -221,12 +227,17 @@ class Project:
                     raise PolyboardError(error.message, where=f"{key}={value}") from None
 
     def __getattr__(self, kind: str):
+        """``project.<kind>``: a component kind's declare function. An unknown name raises an
+        AttributeError, so ``hasattr(project, "zig_library")`` answers False as Python's does,
+        that SCons reports as one ``scons: ***`` line (exit 2) when an SConstruct uses it."""
         if kind.startswith("_"):
             raise AttributeError(kind)
         if kind not in self.registry.kinds:
-            exit_with(PolyboardError(
-                f"unknown component kind {kind!r}; valid kinds: {', '.join(sorted(self.registry.kinds))}",
-                where="SConstruct"))
+            import difflib
+            close = difflib.get_close_matches(kind, list(self.registry.kinds), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise UnknownComponentKind(f"SConstruct: unknown component kind {kind!r}; {hint}valid kinds: "
+                                       f"{', '.join(sorted(self.registry.kinds))}")
 
         def declare(name: str, **options: Any) -> Component:
             return self.add(kind, name, **options)
@@ -237,7 +248,7 @@ class Project:
         try:
             return self._add(kind, name, **options)
         except PolyboardError as error:
-            exit_with(error)
+            stop(error)
 
     def _add(self, kind: str, name: str, **options: Any) -> Component:
         if not isinstance(name, str) or not COMPONENT_NAME.fullmatch(name):
@@ -285,7 +296,7 @@ class Project:
         try:
             self._finish()
         except PolyboardError as error:
-            exit_with(error)
+            stop(error)
 
     def _finish(self) -> None:
         import SCons.Script as S
@@ -392,5 +403,5 @@ def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None 
         lock_tree(here)
         return Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board)
     except PolyboardError as error:
-        exit_with(error)
+        stop(error)
 
