@@ -33,7 +33,8 @@ def polyboard_configure_board(build):
     for tool in ("cc", "ar", "link"):
         env.Tool(tool)
     prefix = board.c.prefix
-    build.require_tool(f"{prefix}gcc", board.c.packages, f"to compile C for board {board.id}")
+    compiler = build.require_tool(f"{prefix}gcc", board.c.packages, f"to compile C for board {board.id}")
+    build.uses_tool(f"{prefix}gcc", compiler)
     env.Replace(
         CC=f"{prefix}gcc", LINK=f"{prefix}gcc", AR=f"{prefix}ar", RANLIB=f"{prefix}ranlib",
         OBJCOPY=f"{prefix}objcopy",

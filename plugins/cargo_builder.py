@@ -56,14 +56,25 @@ def _tools(build) -> tuple[str, str]:
     hint = ("rustc-web cargo-web rust-web-src",)
     cargo_path = build.require_tool(cargo, hint, f"to build Rust for {board.rust.target}")
     rustc_path = build.require_tool(rustc, hint, f"to build Rust for {board.rust.target}")
+    build.uses_tool("cargo", cargo_path)
+    build.uses_tool("rustc", rustc_path)
     if board.rust.build_std:
-        sysroot_src = Path(rustc_path).resolve().parent.parent / "lib" / "rustlib" / "src" / "rust" / "library"
+        sysroot_src = rust_library_src(rustc_path)
         if not sysroot_src.is_dir():
             raise PolyboardError(
                 f"{rustc_path} has no rust-src (needed for -Zbuild-std on {board.rust.target}); "
                 f"install it with: apt-get install rust-web-src, or pass rustc=/usr/bin/rustc cargo=/usr/bin/cargo",
                 where=f"board {board.id} ({board.path})", key="rust.build_std")
+        # The standard library build-std compiles, pinned by its own Cargo.lock (rust-web-src's
+        # version is the folder it lives in: /usr/src/rustc-1.96.0).
+        build.uses_tool("rust-src", str(sysroot_src / "Cargo.lock"), version_argv=[],
+                        version=sysroot_src.resolve().parent.name)
     return cargo_path, rustc_path
+
+
+def rust_library_src(rustc_path: str) -> Path:
+    """The standard library's sources that -Zbuild-std compiles, for this rustc."""
+    return Path(rustc_path).resolve().parent.parent / "lib" / "rustlib" / "src" / "rust" / "library"
 
 
 def crate_sources(crate_dir: Path) -> list[Path]:
@@ -129,7 +140,7 @@ def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[st
     # A program's link arguments go to the final crate only (``cargo rustc --bins -- ARGS``): in
     # RUSTFLAGS they would change the fingerprint of `core` and every dependency, and a staticlib
     # sharing the target folder would rebuild them all, alternately.
-    argv = [cargo, "rustc" if kind == "program" else "build", "--release",
+    argv = [cargo, "rustc" if kind == "program" else "build", "--release", "--locked",
             "--message-format=json-render-diagnostics",
             "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target]
     if kind == "staticlib":
@@ -166,7 +177,25 @@ def _crate(build, component) -> tuple[str, Path]:
     crate_dir = build.source(crate_rel, key="SConstruct")
     if not (crate_dir / "Cargo.toml").is_file():
         raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    if lockfile(crate_dir, build.root) is None:
+        raise PolyboardError(
+            f"{crate_rel}/Cargo.lock is missing: cargo runs with --locked, so the dependency versions must be "
+            f"pinned and committed; create it with: cargo generate-lockfile --manifest-path {crate_rel}/Cargo.toml",
+            where="SConstruct", key=f"{component.name}.crate")
     return crate_rel, crate_dir
+
+
+def lockfile(crate_dir: Path, root: Path) -> Path | None:
+    """The Cargo.lock that pins *crate_dir*'s dependencies: its own, or its workspace's above it
+    (not above the tree). polyboard never writes one: see docs/dependencies.md."""
+    root = root.resolve()
+    here = crate_dir
+    while True:
+        if (here / "Cargo.lock").is_file():
+            return here / "Cargo.lock"
+        if here == root or here.parent == here or not here.is_relative_to(root):
+            return None
+        here = here.parent
 
 
 def _remap_flags(root: Path, build_std: bool) -> list[str]:
@@ -397,6 +426,7 @@ def declare_test(build, component):
     program = env.File(f"#build/host/{component.name}/{component.name}")
     if not program.has_builder():  # the first board declares it; the others share the node
         cargo = build.require_tool("cargo", ("cargo",), "to build the Rust tests for the build host")
+        build.uses_tool("cargo", cargo)
         job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
                       features=features, target_dir=build.root / "build" / ".cargo" / "host")
         env.Command(program, sources,
@@ -409,7 +439,7 @@ def declare_test(build, component):
 def test_action(target, source, env):
     """Build the crate's test harness; the executable's path comes from cargo's JSON messages."""
     job = env["RUST_TEST_JOB"]
-    argv = [job.cargo, "test", "--no-run", "--lib", "--message-format=json-render-diagnostics",
+    argv = [job.cargo, "test", "--no-run", "--lib", "--locked", "--message-format=json-render-diagnostics",
             "--manifest-path", str(job.crate_dir / "Cargo.toml")]
     if job.features:
         argv += ["--features", ",".join(job.features)]

@@ -229,15 +229,28 @@ def locate_package(build, component) -> tuple[Path, Path, str]:
     return module_dir, target_package, package_arg
 
 
-def tool_env(root: Path) -> dict[str, str]:
+def mod_mode(module_dir: Path | None, offline: bool) -> str:
+    """``-mod=`` for a module: go.mod and go.sum are never rewritten by a build (``readonly``);
+    a module with a ``vendor/`` folder, and every module of an ``offline=1`` build, builds from
+    its vendored copies (``vendor``)."""
+    if offline or (module_dir is not None and (module_dir / "vendor").is_dir()):
+        return "vendor"
+    return "readonly"
+
+
+def tool_env(root: Path, module_dir: Path | None = None, *, offline: bool = False) -> dict[str, str]:
     """Where go keeps its caches (under build/, shared by every board: Go's cache is
-    content-addressed), and no user or workspace setting that could change the build."""
+    content-addressed), and no user or workspace setting that could change the build.
+    ``offline=1``: ``GOPROXY=off`` too, so nothing is ever downloaded."""
     shared = root / "build"
-    return {
+    env = {
         "GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
-        "GOFLAGS": "-mod=readonly -modcacherw",
+        "GOFLAGS": f"-mod={mod_mode(module_dir, offline)} -modcacherw",
         "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "GO111MODULE": "on",
     }
+    if offline:
+        env["GOPROXY"] = "off"
+    return env
 
 
 @attrs.frozen
@@ -271,6 +284,7 @@ def _declare(build, component, mode: str) -> Artifact:
         if lib.library is None:
             raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
+    build.uses_tool("go", go, version_argv=[go, "version"])
     tags = build_tags(board, build.options.get("tags", ""))
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
                 libs=tuple(lib.library for lib in libs))
@@ -326,7 +340,7 @@ def go_action(target, source, env):
     child_env["CGO_CFLAGS"] += " " + shlex.quote(f"-ffile-prefix-map={build.root}=.")
     lib_dirs = sorted({os.path.dirname(node.abspath) for node in job.libs})
     link_inputs = "".join(content_hash(node.abspath) for node in job.libs)
-    child_env.update(tool_env(build.root))
+    child_env.update(tool_env(build.root, job.module_dir, offline=build.offline))
     child_env["CGO_LDFLAGS"] = shlex.join(f"-L{d}" for d in lib_dirs)
     if os.path.exists(tmp):
         os.remove(tmp)

@@ -101,7 +101,7 @@ def tinygo_action(target, source, env):
     tmp = out + ".tmp"
     lib_dirs = [go_builder.stage_library(node.abspath, job.stage_dir / Path(node.abspath).stem) for node in job.libs]
     child_env = dict(env["ENV"])
-    child_env.update(go_builder.tool_env(build.root))
+    child_env.update(go_builder.tool_env(build.root, job.module_dir, offline=build.offline))
     child_env.update({
         "CGO_LDFLAGS": shlex.join(f"-L{d}" for d in lib_dirs),
         "XDG_CACHE_HOME": str(build.root / "build" / ".tinygo-cache"),

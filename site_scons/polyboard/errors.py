@@ -20,10 +20,11 @@ class PolyboardError(Exception):
     user sees says exactly what to edit.
     """
 
-    def __init__(self, message: str, *, where: str | None = None, key: str | None = None):
+    def __init__(self, message: str, *, where: str | None = None, key: str | None = None, details: str = ""):
         self.message = message
         self.where = where
         self.key = key
+        self.details = details  # printed after the one line (e.g. the toolchains.lock table)
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -40,8 +41,12 @@ class ToolMissingError(PolyboardError):
 
 
 def exit_with(error: PolyboardError) -> NoReturn:
-    """Print *error* as one line and exit with status 2, as SCons does for its own user errors."""
+    """Print *error* as one line and exit with status 2, as SCons does for its own user errors
+    (an error with ``details``, such as a table of what differs, prints them below the line)."""
     text = " ".join(str(error).split("\n"))
     sys.stderr.write(f"scons: *** {text}\n")
+    details = getattr(error, "details", "")
+    if details:
+        sys.stderr.write(details.rstrip("\n") + "\n")
     sys.stderr.flush()
     raise SystemExit(EXIT_USER_ERROR)

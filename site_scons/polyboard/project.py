@@ -22,7 +22,7 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import failures, jobs, signatures, spawn, verbs
+from . import failures, jobs, signatures, spawn, toolchains, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -34,9 +34,12 @@ CORE_OPTIONS = {
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
+    "toolchains": "how a build treats tools that differ from toolchains.lock: error (default), warn, off",
+    "offline": "1 to build with no network: cargo --offline and Go -mod=vendor from `scons vendor`'s copies",
 }
 VERBS = ("run", "test")
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
+LOCK_TOOLCHAINS = "lock-toolchains"  # writes toolchains.lock (toolchains.py)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -105,6 +108,11 @@ class Project:
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         if self._switch("keep_going", default=len(self.board_ids) > 1):
             _keep_going()
+        offline = self._switch("offline", default=False)
+        self.toolchains_mode = self.arguments.get("toolchains", "error")
+        if self.toolchains_mode not in toolchains.MODES:
+            raise PolyboardError(f"{self.toolchains_mode!r} is not valid; choose one of {', '.join(toolchains.MODES)}",
+                                 where=f"toolchains={self.toolchains_mode}")
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
 
@@ -122,7 +130,8 @@ class Project:
             if cache:  # per environment: the class is an environment's setting, not a global one
                 env.CacheDir(cache, ReportingCacheDir)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
-            build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks)
+            build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
+                               offline=offline)
             self.hooks.configure_board(build)
             self.builds.append(build)
         self.components: list[Component] = []
@@ -220,6 +229,11 @@ class Project:
         if LIST in S.COMMAND_LINE_TARGETS:
             listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(listing)
+        if LOCK_TOOLCHAINS in S.COMMAND_LINE_TARGETS:
+            lock = S.Alias(LOCK_TOOLCHAINS, [], Action(_lock_toolchains, None), POLYBOARD_PROJECT=self)
+            S.AlwaysBuild(lock)
+        elif not S.GetOption("clean") and LIST not in S.COMMAND_LINE_TARGETS:
+            toolchains.check(self.root, self.builds, self.toolchains_mode, self._child_env())
         if self.verbs:
             verbs.declare(self, self.verbs)
             atexit.register(verbs.report, self)  # its table has a row for each failed board
@@ -238,6 +252,16 @@ def _keep_going() -> None:
     if settings is None:  # a different SCons: the documented -k still works
         return
     settings["keep_going"] = True
+
+
+def _lock_toolchains(target, source, env) -> int:
+    project = env["POLYBOARD_PROJECT"]
+    lock = toolchains.write_lock(project.root, project.builds, project._child_env())
+    locked = toolchains.read_lock(lock)
+    print(f"polyboard: wrote {lock.name}: {len(locked)} tools for {', '.join(project.board_ids)}")
+    for name, entry in locked.items():
+        print(f"  {name:<22} {entry['version']}")
+    return 0
 
 
 def _print_boards(target, source, env) -> int:
