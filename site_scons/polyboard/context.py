@@ -44,6 +44,9 @@ class Artifact:
     include_dirs: list = attrs.field(factory=list)
     runner: str = "emulator"  # "emulator": through the board's emulator; "host": run directly
     args: list = attrs.field(factory=list)  # arguments for the program itself (e.g. -test.v)
+    # The folder whose manifest pins the component's dependencies (a crate's Cargo.toml and
+    # Cargo.lock, a Go module's go.mod and go.sum): what `scons vendor`/`verify-deps` work on.
+    package_dir: Any = None
 
 
 @attrs.frozen

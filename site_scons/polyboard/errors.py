@@ -40,6 +40,14 @@ class ToolMissingError(PolyboardError):
     """A required program is not on PATH; the message says how to install it."""
 
 
+def action_error(error: PolyboardError):
+    """The same one line from inside a build action: SCons prints ``scons: *** [target] <message>``
+    and the build fails (exit status 2), without a traceback."""
+    import SCons.Errors
+
+    return SCons.Errors.BuildError(errstr=" ".join(str(error).split("\n")), exitstatus=EXIT_USER_ERROR)
+
+
 def exit_with(error: PolyboardError) -> NoReturn:
     """Print *error* as one line and exit with status 2, as SCons does for its own user errors
     (an error with ``details``, such as a table of what differs, prints them below the line)."""

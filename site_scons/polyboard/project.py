@@ -19,7 +19,7 @@ from SCons.Action import Action
 from .board_files import BoardCatalog
 from .cache import ReportingCacheDir
 from .context import BoardBuild, Component, Skip
-from .errors import PolyboardError, exit_with
+from .errors import PolyboardError, action_error, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
 from . import failures, jobs, signatures, spawn, toolchains, verbs
@@ -229,6 +229,11 @@ class Project:
         if LIST in S.COMMAND_LINE_TARGETS:
             listing = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(listing)
+        for name, plugin_verbs in self.registry.verbs.items():
+            if name in S.COMMAND_LINE_TARGETS:
+                node = S.Alias(name, [], Action(_run_plugin_verbs, None), POLYBOARD_VERBS=plugin_verbs,
+                               POLYBOARD_PROJECT=self)
+                S.AlwaysBuild(node)
         if LOCK_TOOLCHAINS in S.COMMAND_LINE_TARGETS:
             lock = S.Alias(LOCK_TOOLCHAINS, [], Action(_lock_toolchains, None), POLYBOARD_PROJECT=self)
             S.AlwaysBuild(lock)
@@ -252,6 +257,19 @@ def _keep_going() -> None:
     if settings is None:  # a different SCons: the documented -k still works
         return
     settings["keep_going"] = True
+
+
+def _run_plugin_verbs(target, source, env) -> int:
+    """``scons vendor`` and other plugin verbs: each plugin's part, in registration order."""
+    project = env["POLYBOARD_PROJECT"]
+    for verb in env["POLYBOARD_VERBS"]:
+        try:
+            status = verb.run(builds=project.builds, root=project.root)
+        except PolyboardError as error:
+            raise action_error(error) from None
+        if status:
+            return status
+    return 0
 
 
 def _lock_toolchains(target, source, env) -> int:
