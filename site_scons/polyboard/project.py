@@ -22,7 +22,7 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, action_error, exit_with
 from .plugins import Hooks, load_plugins, new_manager
 from .registry import Registry
-from . import failures, jobs, signatures, spawn, toolchains, verbs
+from . import failures, jobs, signatures, source_date, spawn, toolchains, verbs
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -137,11 +137,17 @@ class Project:
         self.components: list[Component] = []
 
     def _child_env(self) -> dict[str, str]:
-        """The environment children get: PATH and HOME only, plus what plugins add explicitly."""
+        """The environment children get: PATH and HOME only, plus what plugins add explicitly.
+        SOURCE_DATE_EPOCH: the caller's, else the last git commit's time (source_date.py)."""
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
         for name in ("HOME", "SOURCE_DATE_EPOCH"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        if "SOURCE_DATE_EPOCH" not in env:
+            if not hasattr(self, "_source_date_epoch"):
+                self._source_date_epoch = source_date.source_date_epoch(self.root, dict(env))
+            if self._source_date_epoch is not None:
+                env["SOURCE_DATE_EPOCH"] = self._source_date_epoch
         return env
 
     def _switch(self, name: str, *, default: bool) -> bool:
