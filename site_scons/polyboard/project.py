@@ -283,8 +283,9 @@ def _lock_toolchains(target, source, env) -> int:
     lock = toolchains.write_lock(project.root, project.builds, project._child_env())
     locked = toolchains.read_lock(lock)
     print(f"polyboard: wrote {lock.name}: {len(locked)} tools for {', '.join(project.board_ids)}")
+    width = max((len(name) for name in locked), default=0)
     for name, entry in locked.items():
-        print(f"  {name:<22} {entry['version']}")
+        print(f"  {name.ljust(width)}  {entry['version']}")
     return 0
 
 
