@@ -195,3 +195,19 @@ def test_offline_without_vendor_is_one_line(tmp_path):
     assert result.stderr.strip() == ("scons: *** offline=1: offline=1 builds Rust from vendored crates and "
                                      "vendor/rust does not exist; vendor them first (with network): scons vendor")
     assert not (tmp_path / "tree" / "build" / "stm32f4").exists()
+
+
+@pytest.mark.toolchain
+def test_verify_deps_without_vendoring_lists_every_component(tmp_path):
+    """No vendor/: cargo fetch --locked and go mod verify check, then each component is listed."""
+    tree = copy_tree(tmp_path / "tree")
+    result = run_scons(tree, "board=all", "verify-deps", timeout=300)
+    print(result.stdout)
+    assert result.returncode == 0, result.output
+    assert "matches its checksum (cargo fetch --locked)" in result.stdout
+    assert "polyboard: Rust dependencies of src/kernel (1 packages):" in result.stdout
+    assert "(standard library, build-std)" in result.stdout
+    assert any(line.split()[:2] == ["libc", "0.2.183"] and len(line.split()[2]) == 64
+               for line in result.stdout.splitlines())
+    assert "polyboard: verify-deps: src/app: go mod verify: all modules verified" in result.stdout
+    assert not (tree / "build" / "stm32f4").exists(), "verify-deps built something"
