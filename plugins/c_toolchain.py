@@ -35,7 +35,8 @@ def polyboard_configure_board(build):
     for tool in ("cc", "ar", "link"):
         env.Tool(tool)
     prefix = board.c.prefix
-    build.require_tool(f"{prefix}gcc", board.c.packages, f"to compile C for board {board.id}")
+    compiler = build.require_tool(f"{prefix}gcc", board.c.packages, f"to compile C for board {board.id}")
+    build.uses_tool(f"{prefix}gcc", compiler)
     # Every board value and the checkout path enter SCons as literals: never expanded, never
     # split (see polyboard.scons_data); only the command templates below are SCons syntax.
     env.Replace(

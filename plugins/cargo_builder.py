@@ -35,8 +35,9 @@ from SCons.Action import Action
 from polyboard import PolyboardError, Skip, hookimpl
 from polyboard.component_options import option
 from polyboard.context import Artifact
+from polyboard.errors import action_error
 from polyboard.scons_data import node_name, signature
-from polyboard import jobs, spawn
+from polyboard import dependencies, jobs, spawn
 
 DEBIAN_CARGO = "/usr/bin/cargo"
 DEBIAN_RUSTC = "/usr/bin/rustc"
@@ -63,6 +64,9 @@ def polyboard_register(registry):
     registry.add_option("cargo", "the cargo to use (default: /usr/bin/cargo when the board needs build-std, else cargo)")
     registry.add_option("rustc", "the rustc cargo uses (default: /usr/bin/rustc when the board needs build-std, else rustc)")
     registry.add_option("features", "comma-separated cargo features for every Rust component")
+    registry.add_verb("vendor", vendor_crates, help="cargo vendor every Rust component's and the standard "
+                      "library's crates into vendor/rust")
+    registry.add_verb("verify-deps", verify_crates, help="check the Rust crates' checksums and list them")
 
 
 def _tools(build) -> tuple[str, str]:
@@ -75,14 +79,25 @@ def _tools(build) -> tuple[str, str]:
     hint = ("rustc-web cargo-web rust-web-src",)
     cargo_path = build.require_tool(cargo, hint, f"to build Rust for {board.rust.target}")
     rustc_path = build.require_tool(rustc, hint, f"to build Rust for {board.rust.target}")
+    build.uses_tool("cargo", cargo_path)
+    build.uses_tool("rustc", rustc_path)
     if board.rust.build_std:
-        sysroot_src = Path(rustc_path).resolve().parent.parent / "lib" / "rustlib" / "src" / "rust" / "library"
+        sysroot_src = rust_library_src(rustc_path)
         if not sysroot_src.is_dir():
             raise PolyboardError(
                 f"{rustc_path} has no rust-src (needed for -Zbuild-std on {board.rust.target}); "
                 f"install it with: apt-get install rust-web-src, or pass rustc=/usr/bin/rustc cargo=/usr/bin/cargo",
                 where=f"board {board.id} ({board.path})", key="rust.build_std")
+        # The standard library build-std compiles, pinned by its own Cargo.lock (rust-web-src's
+        # version is the folder it lives in: /usr/src/rustc-1.96.0).
+        build.uses_tool("rust-src", str(sysroot_src / "Cargo.lock"), version_argv=[],
+                        version=sysroot_src.resolve().parent.name)
     return cargo_path, rustc_path
+
+
+def rust_library_src(rustc_path: str) -> Path:
+    """The standard library's sources that -Zbuild-std compiles, for this rustc."""
+    return Path(rustc_path).resolve().parent.parent / "lib" / "rustlib" / "src" / "rust" / "library"
 
 
 def crate_sources(crate_dir: Path) -> list[Path]:
@@ -152,7 +167,7 @@ def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[st
     # A program's link arguments go to the final crate only (``cargo rustc --bins -- ARGS``): in
     # RUSTFLAGS they would change the fingerprint of `core` and every dependency, and a staticlib
     # sharing the target folder would rebuild them all, alternately.
-    argv = [cargo, "rustc" if kind == "program" else "build", "--release",
+    argv = [cargo, "rustc" if kind == "program" else "build", "--release", "--locked",
             "--message-format=json-render-diagnostics",
             "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target]
     if kind == "staticlib":
@@ -163,6 +178,8 @@ def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[st
         argv.append("-Zbuild-std=" + ",".join(board.rust.build_std))
     if features:
         argv += ["--features", ",".join(features)]
+    if build.offline:
+        argv += ["--offline", "--config", str(dependencies.cargo_offline_config(build.root))]
     return argv
 
 
@@ -190,7 +207,25 @@ def _crate(build, component) -> tuple[str, Path]:
     crate_dir = build.source(crate_rel, key="SConstruct")
     if not (crate_dir / "Cargo.toml").is_file():
         raise PolyboardError(f"no Cargo.toml in {crate_rel!r}", where="SConstruct", key=f"{component.name}.crate")
+    if lockfile(crate_dir, build.root) is None:
+        raise PolyboardError(
+            f"{crate_rel}/Cargo.lock is missing: cargo runs with --locked, so the dependency versions must be "
+            f"pinned and committed; create it with: cargo generate-lockfile --manifest-path {crate_rel}/Cargo.toml",
+            where="SConstruct", key=f"{component.name}.crate")
     return crate_rel, crate_dir
+
+
+def lockfile(crate_dir: Path, root: Path) -> Path | None:
+    """The Cargo.lock that pins *crate_dir*'s dependencies: its own, or its workspace's above it
+    (not above the tree). polyboard never writes one: see docs/dependencies.md."""
+    root = root.resolve()
+    here = crate_dir
+    while True:
+        if (here / "Cargo.lock").is_file():
+            return here / "Cargo.lock"
+        if here == root or here.parent == here or not here.is_relative_to(root):
+            return None
+        here = here.parent
 
 
 def _remap_flags(root: Path, build_std: bool) -> list[str]:
@@ -211,6 +246,8 @@ def _declare(build, component, kind: str) -> Artifact:
                    f"{board.id} runs {board.os} (limit it with os=[\"none\"])")
     cargo, rustc = _tools(build)
     features = requested_features(build, component, crate_dir, crate_rel)
+    if build.offline:
+        dependencies.cargo_offline_config(build.root)  # no vendor/rust: one line now, not at build time
     lib_name = component.options.get("lib_name") or component.name
     if kind == "staticlib":
         target = build.path(component.name, f"lib{lib_name}.a")
@@ -240,7 +277,7 @@ def _declare(build, component, kind: str) -> Artifact:
     if kind == "program" and "memory_x" in build.extra:
         env.Depends(nodes, build.extra["memory_x"])  # the only generated file it uses (signatures.py)
     include = crate_dir / "include"
-    artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]],
+    artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]], package_dir=crate_dir,
                         include_dirs=[env.Dir(node_name(include))] if include.is_dir() else [],
                         debug_sources=[("", str(crate_dir))])  # paths are crate-relative (_remap_flags)
     if kind == "staticlib":
@@ -330,12 +367,18 @@ class Progress:
         sys.stdout.flush()
 
 
-def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = "") -> tuple[int, list[dict]]:
+def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = "",
+              root: Path | None = None) -> tuple[int, list[dict]]:
     """Run cargo on the shared jobserver (our token is cargo's implicit one; it takes more).
 
     Returns the exit status and cargo's ``compiler-artifact`` messages for *crate_dir*'s own
     package: artifact paths are what cargo says, never guessed. Errors are shown as cargo
     rendered them. cargo's JSON messages are read as they come, for the progress line."""
+    if root is not None and "--offline" in argv:
+        try:
+            dependencies.check_vendored_crates_once(root)
+        except PolyboardError as error:
+            raise action_error(error) from None
     progress = Progress(label or f"CARGO   {crate_dir.name}")
     lines: list[str] = []
     with jobs.tokens():
@@ -371,6 +414,9 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = ""
                 process.wait()
             reader.join(timeout=10)
     if returncode != 0:
+        edited = dependencies.cargo_checksum_error("".join(errors), root) if root else None
+        if edited is not None:  # cargo's several lines, said in one
+            raise action_error(edited)
         sys.stderr.write("".join(errors))
         if not "".join(errors).strip():
             sys.stderr.write(f"polyboard: {argv[0]} exited with status {returncode} and printed no "
@@ -416,7 +462,7 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   [{board.id}] {target[0]}")
+    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   [{board.id}] {target[0]}", root)
     if status != 0:
         return status
     artifact = None
@@ -491,6 +537,11 @@ class TestJob:
     triple: str = ""         # empty: the build host
     build_std: bool = False
     linker: str = ""
+    offline_config: str = ""  # offline=1: the cargo --config that points crates-io at vendor/rust
+
+
+def _offline_config(build) -> str:
+    return str(dependencies.cargo_offline_config(build.root)) if build.offline else ""
 
 
 def declare_test(build, component):
@@ -521,32 +572,37 @@ def declare_test(build, component):
         job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, features=features,
                       target_dir=build.root / "build" / ".cargo" / f"{board.rust.target}-tests",
                       rustc=rustc, triple=board.rust.target, build_std=bool(board.rust.build_std),
-                      linker=f"{board.c.prefix}gcc")
+                      linker=f"{board.c.prefix}gcc", offline_config=_offline_config(build))
         program = env.File(build.path(component.name, component.name))
         env.Command(program, sources,
                     Action(test_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
                     RUST_TEST_SIGNATURE=signature(("target-test", crate_rel, features, board.rust, job.linker, cargo, rustc)),
                     RUST_TEST_JOB=job)
-        return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program, test=True)
+        return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program, test=True,
+                        package_dir=crate_dir)
     program = env.File(f"#build/host/{component.name}/{component.name}")
     if not program.has_builder():  # the first board declares it; the others share the node
         cargo = build.require_tool("cargo", ("cargo",), "to build the Rust tests for the build host")
+        build.uses_tool("cargo", cargo)
         job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
-                      features=features, target_dir=build.root / "build" / ".cargo" / "host")
+                      features=features, target_dir=build.root / "build" / ".cargo" / "host",
+                      offline_config=_offline_config(build))
         env.Command(program, sources,
                     Action(test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
                     RUST_TEST_SIGNATURE=signature(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
     return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program,
-                    test=True, runner="host")
+                    test=True, runner="host", package_dir=crate_dir)
 
 
 def test_action(target, source, env):
     """Build the crate's test harness; the executable's path comes from cargo's JSON messages."""
     job = env["RUST_TEST_JOB"]
-    argv = [job.cargo, "test", "--no-run", "--lib", "--message-format=json-render-diagnostics",
+    argv = [job.cargo, "test", "--no-run", "--lib", "--locked", "--message-format=json-render-diagnostics",
             "--manifest-path", str(job.crate_dir / "Cargo.toml")]
     if job.features:
         argv += ["--features", ",".join(job.features)]
+    if job.offline_config:
+        argv += ["--offline", "--config", job.offline_config]
     child_env = dict(env["ENV"])
     child_env.update({"CARGO_TARGET_DIR": str(job.target_dir), "CARGO_TERM_COLOR": "never",
                       "CARGO_INCREMENTAL": "0"})
@@ -559,7 +615,7 @@ def test_action(target, source, env):
             argv.append("-Zbuild-std=std,panic_unwind,test")
             child_env["RUSTC_BOOTSTRAP"] = "1"
     child_env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(_remap_flags(job.root, job.build_std))
-    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   {target[0]}")
+    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   {target[0]}", job.root)
     if status != 0:
         return status
     executable = None
@@ -607,3 +663,116 @@ def polyboard_editor_settings(build, components):
         settings["rust-analyzer.cargo.extraArgs"] = ["-Zbuild-std=" + ",".join(board.rust.build_std)]
         settings["rust-analyzer.cargo.extraEnv"]["RUSTC_BOOTSTRAP"] = "1"
     return settings
+
+
+# -- vendor and verify-deps: the crates of every Rust component, and of the standard library ------
+
+RUST_KINDS = ("rust_staticlib", "rust_program", "rust_test")
+
+
+def _rust_inputs(builds) -> tuple[list[Path], list[Path], str, str]:
+    """The selected boards' Rust crates, the standard library sources build-std compiles for
+    them, and the cargo/rustc to vendor them with (the build-std ones when any board uses it)."""
+    crates: set[Path] = set()
+    libraries: set[Path] = set()
+    tools: list[tuple[bool, str, str]] = []
+    for build in builds:
+        mine = [a.package_dir for a in build.artifacts.values() if a.kind in RUST_KINDS and a.package_dir]
+        if not mine:
+            continue
+        crates.update(mine)
+        cargo, rustc = _tools(build) if build.board.rust and build.board.rust.target else ("cargo", "rustc")
+        if build.board.rust and build.board.rust.build_std:
+            libraries.add(rust_library_src(rustc))
+        tools.append((bool(build.board.rust and build.board.rust.build_std), cargo, rustc))
+    tools.sort(key=lambda t: not t[0])
+    cargo, rustc = (tools[0][1], tools[0][2]) if tools else ("cargo", "rustc")
+    return sorted(crates), sorted(libraries), cargo, rustc
+
+
+def _cargo_env(builds, rustc: str) -> dict:
+    env = dict(builds[0].env["ENV"])
+    env.update({"RUSTC": rustc, "CARGO_TERM_COLOR": "never", "RUSTC_BOOTSTRAP": "1"})
+    return env
+
+
+def vendor_crates(builds, root: Path) -> int:
+    """``scons vendor``: one ``cargo vendor`` into ``vendor/rust`` for every Rust component crate
+    AND the standard library's workspace (build-std resolves std's own Cargo.lock): an
+    ``offline=1`` build replaces crates.io by that one folder, so it must hold both."""
+    crates, libraries, cargo, rustc = _rust_inputs(builds)
+    if not crates:
+        print("polyboard: vendor: no Rust component on the selected boards")
+        return 0
+    manifests = [c / "Cargo.toml" for c in crates] + [lib / "Cargo.toml" for lib in libraries]
+    out = root / dependencies.VENDOR_RUST
+    argv = [cargo, "vendor", "--locked", "--manifest-path", str(manifests[0])]
+    for manifest in manifests[1:]:
+        argv += ["--sync", str(manifest)]
+    result = spawn.run(argv + [str(out)], env=_cargo_env(builds, rustc), cwd=str(root), capture=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise PolyboardError(f"cargo vendor failed (exit status {result.returncode}; its output is above)",
+                             where=str(dependencies.VENDOR_RUST))
+    count = len(list(out.glob("*/.cargo-checksum.json")))
+    names = ", ".join(os.path.relpath(c, root) for c in crates)
+    std = f" and the standard library ({', '.join(str(lib) for lib in libraries)})" if libraries else ""
+    print(f"polyboard: vendored {count} crates into {dependencies.VENDOR_RUST} for {names}{std}")
+    return 0
+
+
+def _metadata(cargo: str, manifest: Path, env: dict, offline_config: Path | None) -> dict:
+    argv = [cargo, "metadata", "--locked", "--format-version", "1", "--manifest-path", str(manifest)]
+    if offline_config is not None:
+        argv += ["--offline", "--config", str(offline_config)]
+    result = spawn.run(argv, env=env, cwd=str(manifest.parent), capture=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise PolyboardError(f"cargo metadata --locked failed for {manifest} (its output is above)", where=str(manifest))
+    return json.loads(result.stdout)
+
+
+def verify_crates(builds, root: Path) -> int:
+    """``scons verify-deps`` (Rust part): checksums, then the dependency list of each crate.
+
+    With ``vendor/rust``: every vendored file against its ``.cargo-checksum.json`` and every
+    vendored crate against the Cargo.lock files. Without: ``cargo fetch --locked`` downloads (or
+    finds in cargo's cache) every pinned crate and checks it against Cargo.lock's checksum."""
+    crates, libraries, cargo, rustc = _rust_inputs(builds)
+    if not crates:
+        return 0
+    env = _cargo_env(builds, rustc)
+    vendor = root / dependencies.VENDOR_RUST
+    offline_config = dependencies.cargo_offline_config(root) if vendor.is_dir() else None
+    lockfiles = [lockfile(c, root) for c in crates] + [lib / "Cargo.lock" for lib in libraries]
+    if offline_config is not None:
+        count, problems = dependencies.verify_vendored_crates(vendor, [p for p in lockfiles if p], root)
+        for problem in problems:
+            print(f"polyboard: verify-deps: {problem}", file=sys.stderr)
+        if problems:
+            raise PolyboardError(f"{len(problems)} problem(s) in vendored crates (listed above); restore the "
+                                 "files, or vendor again with: scons vendor", where=str(dependencies.VENDOR_RUST))
+        print(f"polyboard: verify-deps: {count} vendored crates in {dependencies.VENDOR_RUST} match their "
+              ".cargo-checksum.json and the Cargo.lock files")
+    else:
+        for manifest in [c / "Cargo.toml" for c in crates] + [lib / "Cargo.toml" for lib in libraries]:
+            result = spawn.run([cargo, "fetch", "--locked", "--manifest-path", str(manifest)], env=env,
+                               cwd=str(manifest.parent), capture=True)
+            if result.returncode != 0:
+                sys.stderr.write(result.stderr)
+                raise PolyboardError("cargo fetch --locked failed: a crate does not match Cargo.lock's checksum, "
+                                     "or Cargo.lock is out of date (cargo's output is above)", where=str(manifest))
+        print(f"polyboard: verify-deps: every crate pinned by {len(lockfiles)} Cargo.lock file(s) matches its checksum "
+              "(cargo fetch --locked)")
+    for folder in [*crates, *libraries]:
+        locked = lockfile(folder, root) if folder in crates else folder / "Cargo.lock"
+        checksums = dependencies.lock_checksums(locked) if locked else {}
+        metadata = _metadata(cargo, folder / "Cargo.toml", env, offline_config)
+        rows = []
+        for package in metadata["packages"]:
+            key = (package["name"], package["version"])
+            checksum = checksums.get(key, "(path)" if package.get("source") is None else "-")
+            rows.append((package["name"], package["version"], checksum, package.get("license") or "-"))
+        shown = os.path.relpath(folder, root) if folder.is_relative_to(root) else f"{folder} (standard library, build-std)"
+        print(dependencies.dependency_table(f"polyboard: Rust dependencies of {shown} ({len(rows)} packages):", rows))
+    return 0

@@ -35,14 +35,16 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import attrs
 from SCons.Action import Action
 
-from polyboard import PolyboardError, Skip, hookimpl, jobs, spawn
+from polyboard import PolyboardError, Skip, dependencies, hookimpl, jobs, spawn
 from polyboard.component_options import option
 from polyboard.context import Artifact
+from polyboard.errors import action_error
 from polyboard.scons_data import literal, node_name
 
 GO_SOURCE_SUFFIXES = (".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".syso")
@@ -71,6 +73,8 @@ def polyboard_register(registry):
                                 options=go_options)
     registry.add_option("tags", "comma-separated Go build tags added to every board's go.tags", check=check_tags)
     registry.add_option("go", "the go command to use (default: go on PATH)")
+    registry.add_verb("vendor", vendor_modules, help="go mod vendor every Go module (and list its files' sha256)")
+    registry.add_verb("verify-deps", verify_modules, help="go mod verify every Go module and list its modules")
 
 
 # -- pure functions (unit-tested in tests/test_go_builder.py) ---------------------------------------
@@ -285,15 +289,28 @@ def locate_package(build, component) -> tuple[Path, Path, str]:
     return module_dir, target_package, package_arg
 
 
-def tool_env(root: Path) -> dict[str, str]:
+def mod_mode(module_dir: Path | None, offline: bool) -> str:
+    """``-mod=`` for a module: go.mod and go.sum are never rewritten by a build (``readonly``);
+    a module with a ``vendor/`` folder, and every module of an ``offline=1`` build, builds from
+    its vendored copies (``vendor``)."""
+    if offline or (module_dir is not None and (module_dir / "vendor").is_dir()):
+        return "vendor"
+    return "readonly"
+
+
+def tool_env(root: Path, module_dir: Path | None = None, *, offline: bool = False) -> dict[str, str]:
     """Where go keeps its caches (under build/, shared by every board: Go's cache is
-    content-addressed), and no user or workspace setting that could change the build."""
+    content-addressed), and no user or workspace setting that could change the build.
+    ``offline=1``: ``GOPROXY=off`` too, so nothing is ever downloaded."""
     shared = root / "build"
-    return {
+    env = {
         "GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
-        "GOFLAGS": "-mod=readonly -modcacherw",
+        "GOFLAGS": f"-mod={mod_mode(module_dir, offline)} -modcacherw",
         "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "GO111MODULE": "on",
     }
+    if offline:
+        env["GOPROXY"] = "off"
+    return env
 
 
 @attrs.frozen
@@ -328,6 +345,7 @@ def _declare(build, component, mode: str) -> Artifact:
         if lib.library is None:
             raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
+    build.uses_tool("go", go, version_argv=[go, "version"])
     tags = build_tags(board, build.options.get("tags", ""))
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
                 libs=tuple(lib.library for lib in libs),
@@ -345,10 +363,11 @@ def _declare(build, component, mode: str) -> Artifact:
                         GO_SIGNATURE=literal(signature_text), GO_JOB=job)
     if mode == "test":
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
-                        test=True, args=list(TEST_RUN_ARGS))
+                        test=True, args=list(TEST_RUN_ARGS), package_dir=module_dir)
     extra = build.after_link(component.name, nodes[0])
     return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0],
-                    debug_sources=[(module_path(module_dir / "go.mod"), str(module_dir))])  # -trimpath names
+                    debug_sources=[(module_path(module_dir / "go.mod"), str(module_dir))],  # -trimpath names
+                    package_dir=module_dir)
 
 
 def declare_program(build, component):
@@ -391,7 +410,10 @@ def go_action(target, source, env):
     lib_dirs = sorted({os.path.dirname(node.abspath) for node in job.libs})
     lib_names = [link_name(node.abspath) for node in job.libs]
     link_inputs = "".join(content_hash(node.abspath) for node in job.libs)
-    child_env.update(tool_env(build.root))
+    child_env.update(tool_env(build.root, job.module_dir, offline=build.offline))
+    edited = dependencies.verify_go_vendor(job.module_dir, build.root)  # go itself never checks vendor/
+    if edited is not None:
+        raise action_error(edited)
     child_env["CGO_LDFLAGS"] = cgo_flag_list([*(f"-L{d}" for d in lib_dirs), *(f"-l{n}" for n in lib_names)],
                                              "the checkout path")
     if os.path.exists(tmp):
@@ -431,3 +453,138 @@ def polyboard_editor_settings(build, components):
         env["GOFLAGS"] = "-tags=" + ",".join(tags)
     env = {k: v for k, v in env.items() if v}
     return {"gopls": {"build.env": env}, "go.toolsEnvVars": env}
+
+
+# -- vendor and verify-deps -------------------------------------------------------------------------
+
+GO_KINDS = ("go_program", "go_test")
+
+
+def _go_modules(builds) -> tuple[list[Path], str]:
+    modules, go = set(), ""
+    for build in builds:
+        for artifact in build.artifacts.values():
+            if artifact.kind in GO_KINDS and artifact.package_dir is not None:
+                modules.add(artifact.package_dir)
+                go = go or build.require_tool(build.options.get("go") or "go", ("golang-go",), "to vendor Go modules")
+    return sorted(modules), go
+
+
+def _go_env(builds, root: Path, module_dir: Path, mode: str | None) -> dict:
+    env = dict(builds[0].env["ENV"])
+    env.update(tool_env(root, module_dir, offline=builds[0].offline))
+    env["GOFLAGS"] = "-modcacherw" + (f" -mod={mode}" if mode else "")
+    return env
+
+
+def vendor_modules(builds, root: Path) -> int:
+    """``scons vendor``: ``go mod vendor`` in every Go module, then ``vendor/polyboard.sha256``
+    (go never checks vendored files; every Go build then does, see go_action)."""
+    modules, go = _go_modules(builds)
+    for module_dir in modules:
+        shown = os.path.relpath(module_dir, root)
+        result = spawn.run([go, "mod", "vendor"], env=_go_env(builds, root, module_dir, None), cwd=str(module_dir),
+                           capture=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stderr)
+            raise PolyboardError(f"go mod vendor failed (exit status {result.returncode}; its output is above)",
+                                 where=shown)
+        if (module_dir / "vendor").is_dir():
+            count = dependencies.write_go_vendor_sum(module_dir)
+            print(f"polyboard: vendored the Go dependencies of {shown} into {shown}/vendor "
+                  f"({count} files, listed in vendor/{dependencies.GO_VENDOR_SUM})")
+        else:
+            print(f"polyboard: {shown}: no Go dependencies to vendor")
+    return 0
+
+
+def _license(directory: str) -> str:
+    """The first line of a module's LICENSE file, when the module's files are at hand."""
+    for name in ("LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"):
+        path = Path(directory) / name if directory else None
+        if path is not None and path.is_file():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.strip():
+                    return line.strip()[:40]
+    return "-"
+
+
+def verify_modules(builds, root: Path) -> int:
+    """``scons verify-deps`` (Go part): the vendored files against vendor/polyboard.sha256, or
+    ``go mod verify`` (the module cache against go.sum); then every module of the build list."""
+    modules, go = _go_modules(builds)
+    for module_dir in modules:
+        shown = os.path.relpath(module_dir, root)
+        vendored = (module_dir / "vendor").is_dir()
+        if vendored:
+            edited = dependencies.verify_go_vendor(module_dir, root)
+            if edited is not None:
+                raise edited
+            print(f"polyboard: verify-deps: {shown}/vendor matches vendor/{dependencies.GO_VENDOR_SUM}")
+        else:
+            result = spawn.run([go, "mod", "verify"], env=_go_env(builds, root, module_dir, "readonly"),
+                               cwd=str(module_dir), capture=True)
+            if result.returncode != 0:
+                sys.stderr.write(result.stdout + result.stderr)
+                raise PolyboardError("go mod verify found modules that do not match go.sum (its output is above)",
+                                     where=f"{shown}/go.sum")
+            print(f"polyboard: verify-deps: {shown}: go mod verify: {result.stdout.strip()}")
+        sums = {}
+        go_sum = module_dir / "go.sum"
+        if go_sum.is_file():
+            for line in go_sum.read_text(encoding="utf-8").splitlines():
+                parts = line.split()
+                if len(parts) == 3 and not parts[1].endswith("/go.mod"):
+                    sums[(parts[0], parts[1])] = parts[2]
+        rows = []
+        for raw in _vendored_modules(module_dir) if vendored else _listed_modules(go, builds, root, module_dir):
+            version = raw.get("Version", "(main module)" if raw.get("Main") else "-")
+            replace = raw.get("Replace")
+            checksum = sums.get((raw["Path"], raw.get("Version", "")), "(in the tree)" if raw.get("Main") or (
+                replace and not replace.get("Version")) else "-")
+            rows.append((raw["Path"], version, checksum, _license((replace or raw).get("Dir", ""))))
+        print(dependencies.dependency_table(f"polyboard: Go modules of {shown} ({len(rows)} modules):", rows))
+    return 0
+
+
+def _listed_modules(go: str, builds, root: Path, module_dir: Path) -> list[dict]:
+    result = spawn.run([go, "list", "-m", "-json", "all"], env=_go_env(builds, root, module_dir, "readonly"),
+                       cwd=str(module_dir), capture=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise PolyboardError("go list -m all failed (its output is above)", where=os.path.relpath(module_dir, root))
+    return _json_stream(result.stdout)
+
+
+def _vendored_modules(module_dir: Path) -> list[dict]:
+    """The build list of a vendored module, from vendor/modules.txt (``go list -m all`` refuses
+    vendor mode), in ``go list -m -json``'s shape."""
+    found = [{"Path": module_path(module_dir / "go.mod"), "Main": True, "Dir": str(module_dir)}]
+    for line in (module_dir / "vendor" / "modules.txt").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("# "):
+            continue
+        parts = line[2:].split()
+        if len(parts) > 1 and parts[1] == "=>" and any(m["Path"] == parts[0] for m in found):
+            continue  # the replacement's own line, after the module's
+        entry = {"Path": parts[0], "Version": parts[1] if len(parts) > 1 and parts[1] != "=>" else ""}
+        if "=>" in parts:
+            target = parts[parts.index("=>") + 1:]
+            entry["Replace"] = {"Path": target[0], "Version": target[1] if len(target) > 1 else "",
+                                "Dir": str((module_dir / target[0]).resolve()) if len(target) == 1 else ""}
+        entry["Dir"] = str(module_dir / "vendor" / parts[0])
+        found.append(entry)
+    return found
+
+
+def _json_stream(text: str) -> list[dict]:
+    """``go list -json`` prints one JSON object after another."""
+    import json
+
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return found
+        value, at = decoder.raw_decode(text, at)
+        found.append(value)

@@ -24,6 +24,15 @@ def _require_emulator(board) -> None:
 
 
 @hookimpl
+def polyboard_configure_board(build):
+    """The emulator is part of the board's toolchain (toolchains.lock), when it is installed."""
+    emulator = build.board.emulator
+    found = shutil.which(emulator.program, path=build.env["ENV"].get("PATH")) if emulator else None
+    if found:
+        build.uses_tool(emulator.program, found)
+
+
+@hookimpl
 def polyboard_run_command(board, program, args):
     emulator = board.emulator
     if emulator is None:

@@ -103,7 +103,7 @@ def tinygo_action(target, source, env):
     tmp = out + ".tmp"
     lib_dirs = [go_builder.stage_library(node.abspath, job.stage_dir / Path(node.abspath).stem) for node in job.libs]
     child_env = dict(env["ENV"])
-    child_env.update(go_builder.tool_env(build.root))
+    child_env.update(go_builder.tool_env(build.root, job.module_dir, offline=build.offline))
     child_env.update({
         # as go_builder does: the libraries' headers, folders and -l names, so no #cgo lines
         "CGO_CFLAGS": go_builder.cgo_flag_list([f"-I{d}" for d in job.include_dirs], "the checkout path"),

@@ -18,7 +18,8 @@ SCONS = Path(sys.executable).parent / "scons"
 TREE_PARTS = ("SConstruct", "site_scons", "plugins", "boards", "src")
 # A clean tree has no build products: SCons's and cargo's outputs, Python caches.
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "target", "build", ".sconsign*")
-SCONS_TIMEOUT = 600  # seconds; a first build compiles Rust's core from source for each target
+SCONS_TIMEOUT = 1800  # seconds; a first build compiles Rust's core (and std for tests) for each target, and
+# a cold five-board build took more than 600 s on a 2-core machine shared by several builds
 
 
 class Result(NamedTuple):

@@ -38,6 +38,12 @@ def test_every_catalogued_error_is_produced_by_a_named_test():
             if test in cases:
                 if message not in cases[test]:
                     problems.append(f"{test}: does not expect {message!r} (expects: {cases[test]})")
+            elif "::" in test:
+                module_name, _, function = test.partition("::")
+                import importlib
+                module = importlib.import_module(module_name.removesuffix(".py"))
+                if message not in inspect.getsource(getattr(module, function)):
+                    problems.append(f"{test}: its source does not mention {message!r}")
             elif test in functions:
                 if message not in functions[test]:
                     problems.append(f"{test}: its source does not mention {message!r}")

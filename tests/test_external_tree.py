@@ -21,6 +21,14 @@ answer = project.rust_staticlib("answer", crate="rust/answer")
 project.c_firmware("app", sources=["c/startup.c", "c/main.c"], libs=[answer])
 project.finish()
 '''
+# cargo runs with --locked: a crate commits its Cargo.lock (this one has no dependencies)
+CARGO_LOCK = '''\
+version = 4
+
+[[package]]
+name = "answer"
+version = "0.1.0"
+'''
 CARGO_TOML = '''\
 [package]
 name = "answer"
@@ -88,6 +96,7 @@ def user_tree(tmp_path_factory) -> Path:
     tree = tmp_path_factory.mktemp("user") / "my-firmware"
     write(tree / "SConstruct", SCONSTRUCT)
     write(tree / "rust" / "answer" / "Cargo.toml", CARGO_TOML)
+    write(tree / "rust" / "answer" / "Cargo.lock", CARGO_LOCK)
     write(tree / "rust" / "answer" / "src" / "lib.rs", LIB_RS)
     write(tree / "rust" / "answer" / "include" / "answer.h", ANSWER_H)
     write(tree / "c" / "startup.c", (REPO / "src" / "firmware" / "startup.c").read_text())
@@ -121,8 +130,7 @@ def test_user_tree_builds_and_runs_in_qemu(user_tree):
     assert run.returncode == 0, run.output
     assert "[my-f4] user firmware on my-f4 rev 2: answer = 42" in run.stdout
 
-    # cargo wrote rust/answer/Cargo.lock during the first build (a crate file SCons tracks), so
-    # the run above may have rebuilt the library once; from then on nothing is rebuilt.
+    # The crate's Cargo.lock is committed and cargo runs with --locked: nothing is rebuilt.
     again = run_scons(user_tree, "board=my-f4", timeout=120)
     assert again.returncode == 0, again.output
     assert "CARGO" not in again.stdout and "LINK" not in again.stdout, again.stdout

@@ -49,6 +49,9 @@ class Artifact:
     # prefix "": the recorded names are relative to folder (a crate built with -Zremap-cwd-prefix);
     # otherwise names start with prefix (Go's -trimpath: the module path) and live in folder.
     debug_sources: list = attrs.field(factory=list)
+    # The folder whose manifest pins the component's dependencies (a crate's Cargo.toml and
+    # Cargo.lock, a Go module's go.mod and go.sum): what `scons vendor`/`verify-deps` work on.
+    package_dir: Any = None
 
 
 @attrs.frozen
@@ -70,6 +73,17 @@ class BoardBuild:
     artifacts: dict = attrs.field(factory=dict)
     skipped: dict = attrs.field(factory=dict)
     extra: dict = attrs.field(factory=dict)  # per-board values plugins share (e.g. linker script)
+    offline: bool = False  # offline=1: no network; tools build from vendored sources (docs/dependencies.md)
+    tools: dict = attrs.field(factory=dict)  # name -> ToolUse: what toolchains.lock pins (toolchains.py)
+
+    def uses_tool(self, name: str, path: str, version_argv: list[str] | None = None, version: str = "") -> None:
+        """Record that this board builds or runs with *path* (pinned by ``scons lock-toolchains``).
+
+        *version_argv* prints the version on its first line (default ``[path, "--version"]``);
+        ``[]`` for a file that is not a program, with *version* saying what it is."""
+        from .toolchains import ToolUse
+        argv = tuple([path, "--version"] if version_argv is None else version_argv)
+        self.tools[f"{name}\0{path}"] = ToolUse(name, path, argv, version)
 
     @property
     def variant(self) -> str:

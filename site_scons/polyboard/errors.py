@@ -24,10 +24,11 @@ class PolyboardError(Exception):
     user sees says exactly what to edit.
     """
 
-    def __init__(self, message: str, *, where: str | None = None, key: str | None = None):
+    def __init__(self, message: str, *, where: str | None = None, key: str | None = None, details: str = ""):
         self.message = message
         self.where = where
         self.key = key
+        self.details = details  # printed after the one line (e.g. the toolchains.lock table)
         super().__init__(self.render())
 
     def render(self) -> str:
@@ -43,10 +44,22 @@ class ToolMissingError(PolyboardError):
     """A required program is not on PATH; the message says how to install it."""
 
 
+def action_error(error: PolyboardError):
+    """The same one line from inside a build action: SCons prints ``scons: *** [target] <message>``
+    and the build fails (exit status 2), without a traceback."""
+    import SCons.Errors
+
+    return SCons.Errors.BuildError(errstr=" ".join(str(error).split("\n")), exitstatus=EXIT_USER_ERROR)
+
+
 def report_error(error: PolyboardError) -> None:
-    """Print *error* as the one line SCons prints for its own user errors."""
+    """Print *error* as the one line SCons prints for its own user errors (an error with
+    ``details``, such as a table of what differs, prints them below the line)."""
     text = " ".join(str(error).split("\n"))
     sys.stderr.write(f"scons: *** {text}\n")
+    details = getattr(error, "details", "")
+    if details:
+        sys.stderr.write(details.rstrip("\n") + "\n")
     sys.stderr.flush()
 
 
@@ -57,5 +70,9 @@ class SConstructError(StopError):
 
 
 def stop(error: PolyboardError) -> NoReturn:
-    """The one exit for bad input found while the SConstruct is read: hand it to SCons."""
+    """The one exit for bad input found while the SConstruct is read: hand it to SCons (an
+    error with ``details`` prints the line and its details itself: SCons's line comes last)."""
+    if getattr(error, "details", ""):
+        report_error(error)
+        raise SystemExit(EXIT_USER_ERROR)
     raise SConstructError(" ".join(str(error).split("\n"))) from None

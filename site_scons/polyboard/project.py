@@ -20,12 +20,13 @@ from SCons.Action import Action
 from .board_files import ADDRESS_BITS, BoardCatalog
 from .cache import ReportingCacheDir, check_cache_dir
 from .context import BoardBuild, Component, Skip
-from .errors import PolyboardError, SConstructError, stop
+from .errors import PolyboardError, SConstructError, action_error, stop
 from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import node_name
 from .tree_lock import lock_tree
-from . import component_options, debugging, failures, ide, jobs, listing, signatures, spawn, verbs
+from . import (component_options, debugging, failures, ide, jobs, listing, signatures, source_date, spawn,
+               toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -44,16 +45,20 @@ CORE_OPTIONS = {
     "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
     "query": "with boards: list only the boards whose id, description or CPU contains this text",
     "format": "with boards/info: text (the default) or json",
+    "toolchains": "how a build treats tools that differ from toolchains.lock: error (default), warn, off",
+    "offline": "1 to build with no network: cargo --offline and Go -mod=vendor from `scons vendor`'s copies",
 }
 RUN_VERBS = ("run", "test")
 VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE,)
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
+LOCK_TOOLCHAINS = "lock-toolchains"  # writes toolchains.lock (toolchains.py)
 # Questions about the board data: answered from the board files alone (no board is configured,
 # so no toolchain is needed and no process starts), and nothing is built.
 QUERIES = ("boards", "info")
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-# Words of the command line that a board id (a file name, and an SCons alias) must not shadow.
-RESERVED_BOARD_IDS = ("all", *VERBS, LIST, *QUERIES)
+# Words of the command line that a board id (a file name, and an SCons alias) must not shadow
+# (the verbs plugins add are reserved too, when the board files are read).
+RESERVED_BOARD_IDS = ("all", *VERBS, LIST, *QUERIES, LOCK_TOOLCHAINS)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -139,11 +144,16 @@ class Project:
         self.hooks.register(self.registry)
         self._check_arguments()
         self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root,
-                                    reserved=RESERVED_BOARD_IDS)
+                                    reserved=RESERVED_BOARD_IDS + tuple(self.registry.verbs))
         spawn.VERBOSE = self._switch("verbose", default=False)
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         if self._switch("keep_going", default=len(self.board_ids) > 1):
             _keep_going()
+        offline = self._switch("offline", default=False)
+        self.toolchains_mode = self.arguments.get("toolchains", "error")
+        if self.toolchains_mode not in toolchains.MODES:
+            raise PolyboardError(f"{self.toolchains_mode!r} is not valid; choose one of {', '.join(toolchains.MODES)}",
+                                 where=f"toolchains={self.toolchains_mode}")
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.answers = self._answer_queries(targets)
         if self.answers:
@@ -167,7 +177,8 @@ class Project:
             if cache:  # per environment: the class is an environment's setting, not a global one
                 env.CacheDir(cache, ReportingCacheDir)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
-            build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks)
+            build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
+                               offline=offline)
             self.hooks.configure_board(build)
             if ide.IDE in self.verbs:
                 ide.prepare(build)
@@ -192,11 +203,17 @@ class Project:
         return answers
 
     def _child_env(self) -> dict[str, str]:
-        """The environment children get: PATH and HOME only, plus what plugins add explicitly."""
+        """The environment children get: PATH and HOME only, plus what plugins add explicitly.
+        SOURCE_DATE_EPOCH: the caller's, else the last git commit's time (source_date.py)."""
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
         for name in ("HOME", "SOURCE_DATE_EPOCH"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        if "SOURCE_DATE_EPOCH" not in env:
+            if not hasattr(self, "_source_date_epoch"):
+                self._source_date_epoch = source_date.source_date_epoch(self.root, dict(env))
+            if self._source_date_epoch is not None:
+                env["SOURCE_DATE_EPOCH"] = self._source_date_epoch
         return env
 
     def _switch(self, name: str, *, default: bool) -> bool:
@@ -322,6 +339,16 @@ class Project:
         if LIST in S.COMMAND_LINE_TARGETS:
             selected = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(selected)
+        for name, plugin_verbs in self.registry.verbs.items():
+            if name in S.COMMAND_LINE_TARGETS:
+                node = S.Alias(name, [], Action(_run_plugin_verbs, None), POLYBOARD_VERBS=plugin_verbs,
+                               POLYBOARD_PROJECT=self)
+                S.AlwaysBuild(node)
+        if LOCK_TOOLCHAINS in S.COMMAND_LINE_TARGETS:
+            lock = S.Alias(LOCK_TOOLCHAINS, [], Action(_lock_toolchains, None), POLYBOARD_PROJECT=self)
+            S.AlwaysBuild(lock)
+        elif not S.GetOption("clean") and LIST not in S.COMMAND_LINE_TARGETS:
+            toolchains.check(self.root, self.builds, self.toolchains_mode, self._child_env())
         run_verbs = [v for v in self.verbs if v in RUN_VERBS]
         if run_verbs:
             verbs.declare(self, run_verbs)
@@ -346,8 +373,11 @@ class Project:
                      "ide": "write compile_commands.json and editor settings for the board",
                      "list": "print the selected boards (after shard=), build nothing",
                      "boards": "list every known board (query=, format=json)",
-                     "info": "print the resolved board with the file each value came from"}
-        lines += [f"  {name:8} {text}" for name, text in verb_help.items()]
+                     "info": "print the resolved board with the file each value came from",
+                     LOCK_TOOLCHAINS: "write toolchains.lock: path, version and sha256 of every tool"}
+        for name, registered in self.registry.verbs.items():
+            verb_help.setdefault(name, "; ".join(v.help for v in registered))
+        lines += [f"  {name:15} {text}" for name, text in verb_help.items()]
         lines += ["", "Options (name=value):"]
         options = dict(CORE_OPTIONS)
         options.update({name: opt.help for name, opt in self.registry.options.items()})
@@ -373,6 +403,30 @@ def _keep_going() -> None:
     if settings is None:  # a different SCons: the documented -k still works
         return
     settings["keep_going"] = True
+
+
+def _run_plugin_verbs(target, source, env) -> int:
+    """``scons vendor`` and other plugin verbs: each plugin's part, in registration order."""
+    project = env["POLYBOARD_PROJECT"]
+    for verb in env["POLYBOARD_VERBS"]:
+        try:
+            status = verb.run(builds=project.builds, root=project.root)
+        except PolyboardError as error:
+            raise action_error(error) from None
+        if status:
+            return status
+    return 0
+
+
+def _lock_toolchains(target, source, env) -> int:
+    project = env["POLYBOARD_PROJECT"]
+    lock = toolchains.write_lock(project.root, project.builds, project._child_env())
+    locked = toolchains.read_lock(lock)
+    print(f"polyboard: wrote {lock.name}: {len(locked)} tools for {', '.join(project.board_ids)}")
+    width = max((len(name) for name in locked), default=0)
+    for name, entry in locked.items():
+        print(f"  {name.ljust(width)}  {entry['version']}")
+    return 0
 
 
 def _print_boards(target, source, env) -> int:

@@ -45,11 +45,27 @@ class ComponentKind:
     options: tuple | None = None
 
 
+@attrs.frozen
+class Verb:
+    """A command-line target a plugin implements (``scons vendor``, ``scons verify-deps``).
+
+    ``run(builds, root)`` is called once, as an always-built action, with every selected board's
+    :class:`polyboard.context.BoardBuild` and the tree's root; it returns an exit status and
+    raises :class:`polyboard.PolyboardError` for a user error. Several plugins may implement
+    the same verb (cargo and go both vendor); they run in registration order."""
+
+    name: str
+    run: Callable
+    help: str = ""
+    plugin: str = ""
+
+
 class Registry:
     def __init__(self, reserved_options: tuple[str, ...] = ()) -> None:
         self.reserved_options = tuple(reserved_options)
         self.kinds: dict[str, ComponentKind] = {}
         self.options: dict[str, Option] = {}
+        self.verbs: dict[str, list[Verb]] = {}
         self.board_dirs: list[Path] = []
         self.current_plugin = ""
 
@@ -96,6 +112,10 @@ class Registry:
             raise PolyboardError(f"option {name!r} is registered twice (by {self.options[name].plugin} and "
                                  f"{self.current_plugin})", where=f"plugin {self.current_plugin}")
         self.options[name] = Option(name, help, default, tuple(choices), self.current_plugin, check)
+
+    def add_verb(self, name: str, run: Callable, help: str = "") -> None:
+        """``scons <name>`` calls ``run(builds, root)`` (see :class:`Verb`)."""
+        self.verbs.setdefault(name, []).append(Verb(name, run, help, self.current_plugin))
 
     def add_board_dir(self, path: str | Path) -> None:
         """A folder of board files, e.g. shipped inside a pip-installed board pack."""
