@@ -8,14 +8,12 @@ Builds reuse the session tree (Rust's ``core`` is built already), one board file
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from conftest import SESSION_BOARDS
-from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned_processes, write
+from helpers import child_env, copy_built_tree, run_scons, spawned_processes, write
 
 pytestmark = pytest.mark.toolchain
 
@@ -134,27 +132,5 @@ def test_board_file_names_are_safe_ids(scratch_tree: Path):
     assert not (scratch_tree / "build").exists()
 
 
-WEIRD_PATH = Path("a b") / "it's" / "$HOME" / "ñandú"
-
-
-@pytest.fixture(scope="module")
-def weird_checkout(tmp_path_factory) -> Path:
-    """A clean checkout at a path with a space, a quote, a literal ``$HOME`` and non-ASCII letters,
-    built and run for stm32f4 and rpi4."""
-    path = copy_tree(tmp_path_factory.mktemp("weird") / WEIRD_PATH / "tree")
-    yield path
-    import shutil
-    shutil.rmtree(tmp_path_factory.getbasetemp() / "weird0", ignore_errors=True)
-
-
-def test_a_checkout_at_a_hostile_path_builds_runs_and_is_bit_identical(weird_checkout: Path, tree):
-    assert "stm32f4" in SESSION_BOARDS and "rpi4" in SESSION_BOARDS
-    result = run_scons(weird_checkout, "boards=stm32f4,rpi4", "-j2", "run")
-    assert result.returncode == 0, result.output
-    assert "[stm32f4] crc32(123456789) = cbf43926" in result.stdout
-    assert "[rpi4] crc32(123456789) = cbf43926" in result.stdout
-    for relative in ("stm32f4/firmware.elf", "stm32f4/firmware.bin", "stm32f4/firmware.hex", "rpi4/app"):
-        ours = hashlib.sha256((weird_checkout / "build" / relative).read_bytes()).hexdigest()
-        plain = hashlib.sha256((tree.path / "build" / relative).read_bytes()).hexdigest()
-        print(f"{relative:24} {plain[:16]}  {ours[:16]}")
-        assert ours == plain, f"{relative} differs between {tree.path} and {weird_checkout}"
+# A clean build and QEMU run from a checkout at a path with a space, a quote, a literal $HOME and
+# non-ASCII letters, bit-identical to the session tree's: tests/test_reproducible.py.

@@ -4,7 +4,8 @@ bit-identical images and programs.
 
 Build #1 is the session tree (tests/conftest.py: a copy that is not a git checkout, so no
 SOURCE_DATE_EPOCH, the pytest process's umask, UTC). Build #2 is a fresh copy at a deeper,
-differently named path, made a git checkout (so polyboard sets SOURCE_DATE_EPOCH from its
+differently named path (with a space, a quote, a literal ``$HOME`` and non-ASCII letters; its
+stm32f4 and rpi4 programs then run in QEMU from there), made a git checkout (so polyboard sets SOURCE_DATE_EPOCH from its
 commit), built cold with umask 0077 and TZ=Pacific/Kiritimati (UTC+14), minutes later.
 The two lists of sha256 are printed side by side (pytest -s shows them).
 """
@@ -52,7 +53,8 @@ def test_two_clean_builds_elsewhere_are_bit_identical(tree, tmp_path):
     first = shipped_outputs(tree.path)
     assert len(first) >= 5 * 3, first
 
-    other = copy_tree(tmp_path / "somewhere" / "else" / "checkout-b")
+    # A path with a space, a quote, a literal $HOME and non-ASCII letters: data, never interpreted.
+    other = copy_tree(tmp_path / "a b" / "it's" / "$HOME" / "ñandú" / "checkout-b")
     epoch = _git_checkout(other)
     env = child_env(TZ="Pacific/Kiritimati")
     env.pop("SOURCE_DATE_EPOCH", None)
@@ -78,6 +80,13 @@ def test_two_clean_builds_elsewhere_are_bit_identical(tree, tmp_path):
     assert sorted(first) == sorted(second)
     differing = [name for name in first if first[name] != second[name]]
     assert not differing, f"not reproducible: {differing}"
+
+    # ... and what was built at that path runs.
+    ran = subprocess.run([str(SCONS), "boards=stm32f4,rpi4", "run"], cwd=other, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "[stm32f4] crc32(123456789) = cbf43926" in ran.stdout
+    assert "[rpi4] crc32(123456789) = cbf43926" in ran.stdout
 
 
 def _umask() -> int:
