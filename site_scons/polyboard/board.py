@@ -179,7 +179,17 @@ class Board:
     sources: tuple[str, ...] = ()
     # The merged data as plain values, used as the board's signature in SCons Value nodes.
     data: tuple = attrs.field(default=(), eq=False, repr=False)
+    # The tables plugins added to the schema (registry.add_board_table), structured: (name, value).
+    tables: tuple = ()
 
     @property
     def bare_metal(self) -> bool:
         return self.os == "none"
+
+    def table(self, name: str, default=None):
+        """A plugin table of this board (``[jlink]`` -> the plugin's attrs object), or *default*
+        when no board file in its chain has that table."""
+        for key, value in self.tables:
+            if key == name:
+                return value
+        return default

@@ -88,6 +88,10 @@ class _BoardSpec:
     defines: tuple[str, ...] = ()
 
 
+# The top-level keys of a board file polyboard itself defines (plugins add tables beside them).
+BUILT_IN_KEYS = frozenset(f.name for f in attrs.fields(_BoardSpec)) | frozenset(RESERVED_KEYS)
+
+
 class _ChoiceError(ValueError):
     pass
 
@@ -144,11 +148,12 @@ def _make_converter() -> cattrs.Converter:
 _CONVERTER = _make_converter()
 
 
-def _first_error(exc: BaseException, path: str = "") -> tuple[str, str]:
-    """Walk a cattrs exception group to the first leaf: (dotted key path, message)."""
+def _first_error(exc: BaseException, path: str = "", extra_top_level: tuple[str, ...] = ()) -> tuple[str, str]:
+    """Walk a cattrs exception group to the first leaf: (dotted key path, message).
+    *extra_top_level*: the plugins' tables, valid at the top level too (named in the message)."""
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         first = sorted(exc.extra_fields)[0]
-        allowed = ", ".join(f.name for f in attrs.fields(exc.cl))
+        allowed = ", ".join([f.name for f in attrs.fields(exc.cl)] + (list(extra_top_level) if not path else []))
         where = f"in [{path}]" if path else "at the top level"
         return f"{path}.{first}" if path else first, f"unknown key {first!r}; valid keys {where}: {allowed}"
     if isinstance(exc, (cattrs.ClassValidationError, cattrs.IterableValidationError, ExceptionGroup)):
@@ -163,7 +168,7 @@ def _first_error(exc: BaseException, path: str = "") -> tuple[str, str]:
             notes_by_exc = [(e, None) for e in exc.exceptions]
         for sub, name in notes_by_exc:
             sub_path = f"{path}.{name}" if name and path else (name or path)
-            return _first_error(sub, sub_path)
+            return _first_error(sub, sub_path, extra_top_level)
     if isinstance(exc, KeyError):
         missing = exc.args[0] if exc.args else "?"
         return path, f"required key {missing!r} is missing"
@@ -239,8 +244,10 @@ class BoardCatalog:
     packs) contribute; the first file for an id wins, so a tree can override a pack's board.
     """
 
-    def __init__(self, directories: list[Path], *, root: Path | None = None, reserved: tuple[str, ...] = ()):
+    def __init__(self, directories: list[Path], *, root: Path | None = None, reserved: tuple[str, ...] = (),
+                 tables: dict | None = None):
         self.root = root
+        self.tables = dict(tables or {})  # name -> registry.BoardTable (plugins' tables)
         self.files: dict[str, BoardFile] = {}
         for directory in directories:
             if not directory.is_dir():
@@ -342,13 +349,33 @@ class BoardCatalog:
             body = {k: v for k, v in part.raw.items() if k not in RESERVED_KEYS}
             merged = merge(merged, body)
             origin.record(body, self.shown(part.id))
+        own = {key: value for key, value in merged.items() if key not in self.tables}
         try:
-            spec = _CONVERTER.structure(merged, _BoardSpec)
+            spec = _CONVERTER.structure(own, _BoardSpec)
         except Exception as exc:  # cattrs raises exception groups; keep the first leaf
-            key, message = _first_error(exc)
+            key, message = _first_error(exc, extra_top_level=tuple(self.tables))
             raise PolyboardError(message, where=origin.file_of(key), key=key or None) from None
+        tables = []
+        for name, table in sorted(self.tables.items()):
+            if name not in merged:
+                continue
+            try:
+                tables.append((name, _CONVERTER.structure(merged[name], table.cls)))
+            except Exception as exc:
+                key, message = _first_error(exc, name)
+                raise PolyboardError(message, where=origin.file_of(key), key=key or None) from None
         board = _to_board(board_id, shown, spec, merged, [self.shown(p.id) for p in self.chain(board_id)])
+        board = attrs.evolve(board, tables=tuple(tables))
         _check(board, origin)
+        for name, value in tables:
+            check = self.tables[name].check
+            if check is None:
+                continue
+            try:
+                check(value, board)
+            except PolyboardError as error:
+                key = error.key or name
+                raise PolyboardError(error.message, where=origin.file_of(key), key=key) from None
         self._cache[board_id] = board
         self._origins[board_id] = origin
         return board

@@ -60,6 +60,17 @@ class Verb:
     plugin: str = ""
 
 
+@attrs.frozen
+class BoardTable:
+    """A board-file table a plugin adds to the schema (``[jlink]``)."""
+
+    name: str
+    cls: type
+    check: Callable | None = None
+    help: str = ""
+    plugin: str = ""
+
+
 class Registry:
     def __init__(self, reserved_options: tuple[str, ...] = ()) -> None:
         self.reserved_options = tuple(reserved_options)
@@ -67,6 +78,7 @@ class Registry:
         self.options: dict[str, Option] = {}
         self.verbs: dict[str, list[Verb]] = {}
         self.board_dirs: list[Path] = []
+        self.board_tables: dict[str, BoardTable] = {}
         self.current_plugin = ""
 
     def add_component_kind(self, name: str, declare: Callable, help: str = "", options=None) -> None:
@@ -116,6 +128,29 @@ class Registry:
     def add_verb(self, name: str, run: Callable, help: str = "") -> None:
         """``scons <name>`` calls ``run(builds, root)`` (see :class:`Verb`)."""
         self.verbs.setdefault(name, []).append(Verb(name, run, help, self.current_plugin))
+
+    def add_board_table(self, name: str, cls: type, check: Callable | None = None, help: str = "") -> None:
+        """Make ``[name]`` a valid board-file table, structured into *cls* (an attrs class).
+
+        It is inherited and merged like the built-in tables, and checked as strictly: unknown
+        keys, wrong types and missing required keys are one line naming the file and the key
+        path. ``check(value, board)`` may raise ``PolyboardError(message, key="name.field")``
+        for rules a type cannot say. A plugin reads it as ``build.board.table(name)``."""
+        from .board_files import BUILT_IN_KEYS
+
+        if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
+            raise PolyboardError(f"board table {name!r} is not a valid name (an ASCII identifier)",
+                                 where=f"plugin {self.current_plugin}")
+        if name in BUILT_IN_KEYS:
+            raise PolyboardError(f"board table {name!r} already exists (polyboard's own key)",
+                                 where=f"plugin {self.current_plugin}")
+        if name in self.board_tables:
+            raise PolyboardError(f"board table {name!r} already exists (added by {self.board_tables[name].plugin})",
+                                 where=f"plugin {self.current_plugin}")
+        if not attrs.has(cls):
+            raise PolyboardError(f"board table {name!r}: {cls!r} is not an attrs class",
+                                 where=f"plugin {self.current_plugin}")
+        self.board_tables[name] = BoardTable(name, cls, check, help, self.current_plugin)
 
     def add_board_dir(self, path: str | Path) -> None:
         """A folder of board files, e.g. shipped inside a pip-installed board pack."""
