@@ -29,6 +29,11 @@ def cpu_flags(board) -> list[str]:
 
 
 @hookimpl
+def polyboard_cpu_flags(board):
+    return cpu_flags(board)
+
+
+@hookimpl
 def polyboard_configure_board(build):
     env = build.env
     board = build.board
@@ -43,7 +48,7 @@ def polyboard_configure_board(build):
         CC=literal(f"{prefix}gcc"), LINK=literal(f"{prefix}gcc"), AR=literal(f"{prefix}ar"),
         RANLIB=literal(f"{prefix}ranlib"), OBJCOPY=literal(f"{prefix}objcopy"),
         ARFLAGS=["rcD"],  # D: deterministic archives (no timestamps, uids)
-        CPU_FLAGS=literals(cpu_flags(board)),
+        CPU_FLAGS=literals(build.cpu_flags),
         CFLAGS=literals(board.c.cflags),
         LINKFLAGS=["$CPU_FLAGS", *literals(board.c.linkflags)],
         LIBS=[],

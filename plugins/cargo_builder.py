@@ -274,8 +274,8 @@ def _declare(build, component, kind: str) -> Artifact:
     # A failed cargo run keeps the previous library (nothing deleted): its record in .sconsign
     # still matches its bytes, so the next build decides from the sources as usual.
     env.Precious(nodes)
-    if kind == "program" and "memory_x" in build.extra:
-        env.Depends(nodes, build.extra["memory_x"])  # the only generated file it uses (signatures.py)
+    if kind == "program" and build.memory_x is not None:
+        env.Depends(nodes, build.memory_x)  # the only generated file it uses (signatures.py)
     include = crate_dir / "include"
     artifact = Artifact(component=component.name, kind=component.kind, nodes=[nodes[0]], package_dir=crate_dir,
                         include_dirs=[env.Dir(node_name(include))] if include.is_dir() else [],
@@ -313,7 +313,7 @@ def _program_link_args(build, component) -> tuple:
     linker = f"{board.c.prefix}gcc"
     build.require_tool(linker, board.c.packages, f"to link Rust program {component.name!r} for board {board.id}")
     args = ["-C", f"linker={linker}"]
-    link_flags = [str(flag) for flag in build.env.get("CPU_FLAGS", [])]
+    link_flags = list(build.cpu_flags)
     if board.bare_metal:
         link_flags.append("-nostartfiles")
         script = component.options.get("link_script", "link.x")
@@ -442,8 +442,8 @@ def cargo_action(target, source, env):
     rustflags = list(board.rust.rustflags) + _remap_flags(root, bool(board.rust.build_std))
     if kind == "program":
         argv += ["--", *job.link_args]
-        if "memory_x" in build.extra:
-            memory_x = Path(build.extra["memory_x"].abspath)
+        if build.memory_x is not None:
+            memory_x = Path(build.memory_x.abspath)
             # cargo does not track linker inputs: the memory map's checksum in the final crate's
             # arguments makes cargo relink when memory.x changes (SCons reruns cargo for that).
             crc = zlib.crc32(memory_x.read_bytes())

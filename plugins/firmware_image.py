@@ -49,7 +49,7 @@ def declare_c_firmware(build, component):
     env.AppendUnique(CPPPATH=[d for lib in libs for d in lib.include_dirs] +
                      [env.Dir(node_name("#" + d)) for d in options.get("include", [])])
     objects = compile_objects(build, env, component.name, sources)
-    script = build.extra.get("linker_script")
+    script = build.linker_script
     elf = build.path(f"{component.name}.elf")
     map_file = build.path(f"{component.name}.map")
     env["LINKSCRIPT"] = script

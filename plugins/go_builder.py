@@ -17,8 +17,9 @@ polyboard gives cgo everything it needs to use them (``-I`` of their include fol
 The target comes from the board: GOOS/GOARCH/GOARM from ``[go]`` (GOARM gets ``,softfloat`` when
 ``cpu.float_abi = "soft"``, the same float ABI that picks the C flags and the Rust target),
 ``CC=<c.prefix>gcc``, ``CGO_CFLAGS`` from the CPU and ``[c] cflags``, build tags from ``go.tags``
-plus the ``tags=a,b`` option. Bare-metal boards are handed to the plugin that put a ``go_backend``
-callable into ``build.extra`` (the TinyGo plugin); without one they skip with the reason.
+plus the ``tags=a,b`` option; the CPU flags are ``build.cpu_flags`` (the ``polyboard_cpu_flags``
+hook, answered by the C toolchain plugin). Bare-metal boards are handed to the plugin that
+answers ``polyboard_go_backend`` (the TinyGo plugin); without one they skip with the reason.
 
 What SCons sees (computed at read time from files, no ``go list``): go.mod/go.sum, the package's
 ``.go``/``.c``/``.h``/``.s`` files (``_test.go`` only for go_test) and those of every package of
@@ -86,12 +87,12 @@ def goarm(board) -> str:
     return board.go.goarm + (",softfloat" if board.cpu.float_abi == "soft" else "")
 
 
-def cgo_cflags(board) -> list[str]:
-    """The board's CPU flags and C flags for cgo, without its warning flags (``-W...``): cgo
-    compiles every cgo package with them, third-party modules' bundled C included, and a board's
-    ``-Wall -Wextra`` is for the tree's own C code. ``-Wa,``/``-Wl,``/``-Wp,`` pass options on."""
-    from polyboard_plugins.c_toolchain import cpu_flags
-    return [*cpu_flags(board), *(f for f in board.c.cflags if not _is_warning_flag(f))]
+def cgo_cflags(board, cpu_flags) -> list[str]:
+    """The board's CPU flags (``build.cpu_flags``) and C flags for cgo, without its warning flags
+    (``-W...``): cgo compiles every cgo package with them, third-party modules' bundled C included,
+    and a board's ``-Wall -Wextra`` is for the tree's own C code. ``-Wa,``/``-Wl,``/``-Wp,`` pass
+    options on."""
+    return [*cpu_flags, *(f for f in board.c.cflags if not _is_warning_flag(f))]
 
 
 def _is_warning_flag(flag: str) -> bool:
@@ -145,14 +146,14 @@ def build_tags(board, option: str) -> list[str]:
     return tags
 
 
-def target_env(board) -> dict[str, str]:
+def target_env(board, cpu_flags=()) -> dict[str, str]:
     """The Go environment that selects the target (no paths: it is part of the action signature)."""
     env = {
         "CGO_ENABLED": "1",
         "GOOS": board.go.goos,
         "GOARCH": board.go.goarch,
         "CC": f"{board.c.prefix}gcc",
-        "CGO_CFLAGS": cgo_flag_list(cgo_cflags(board), f"board {board.id} ({board.path})"),
+        "CGO_CFLAGS": cgo_flag_list(cgo_cflags(board, cpu_flags), f"board {board.id} ({board.path})"),
     }
     if board.go.goarch == "arm":
         env["GOARM"] = goarm(board)
@@ -330,7 +331,7 @@ class GoJob:
 def _declare(build, component, mode: str) -> Artifact:
     board = build.board
     if board.bare_metal:
-        backend = build.extra.get("go_backend")
+        backend = build.hooks.go_backend(build) if build.hooks is not None else None
         if backend is None:
             raise Skip("Go needs TinyGo on a microcontroller and no TinyGo plugin is installed")
         return backend(build, component, mode)
@@ -351,7 +352,7 @@ def _declare(build, component, mode: str) -> Artifact:
                 libs=tuple(lib.library for lib in libs),
                 include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs))
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
-    signature_text = repr((go_version(go), target_env(board), command_line, os.path.relpath(module_dir, build.root),
+    signature_text = repr((go_version(go), target_env(board, build.cpu_flags), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
     sources = [env.File(node_name(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
     include_dirs = [Path(d.abspath) for lib in libs for d in lib.include_dirs]
@@ -400,7 +401,7 @@ def go_action(target, source, env):
     out = target[0].abspath
     tmp = out + ".tmp"
     child_env = dict(env["ENV"])
-    child_env.update(target_env(board))
+    child_env.update(target_env(board, build.cpu_flags))
     # What cgo needs for each library in libs=, so the Go source needs only its #include: the
     # headers' folder, the library's folder and its -l name (through the environment: go checks
     # #cgo lines against an allow-list that refuses a checkout path with a space or a quote).
@@ -439,7 +440,7 @@ def polyboard_editor_settings(build, components):
     go_components = [c for c in components if c.kind in ("go_program", "go_test") and c.name in build.artifacts]
     if not go_components:
         return {}
-    env = target_env(board)
+    env = target_env(board, build.cpu_flags)
     names = {lib if isinstance(lib, str) else lib.name for c in go_components for lib in c.options.get("libs", [])}
     artifacts = [build.artifacts[n] for n in sorted(names) if n in build.artifacts]
     libraries = [a.library for a in artifacts if a.library is not None]

@@ -115,8 +115,8 @@ def polyboard_configure_board(build):
         if not script.is_file():  # said now, not after compiling everything up to the link
             raise PolyboardError(f"{board.memory.linker_script!r} does not exist (a path relative to the "
                                  f"tree's top, {build.root})", where=board.path, key="memory.linker_script")
-        build.extra["linker_script"] = env.File(node_name("#" + board.memory.linker_script))
+        build.linker_script = env.File(node_name("#" + board.memory.linker_script))
     else:
-        build.extra["linker_script"] = nodes["link.ld"]
-    build.extra["memory_x"] = nodes["memory.x"]
-    build.extra["generated"] = list(nodes.values())
+        build.linker_script = nodes["link.ld"]
+    build.memory_x = nodes["memory.x"]
+    build.generated = list(nodes.values())

@@ -1,8 +1,8 @@
 """TinyGo builder plugin: Go on bare-metal boards, behind the ``go_program``/``go_test`` kinds.
 
 The Go builder owns the component kinds and builds for Linux boards with the ``go`` command; for a
-bare-metal board (``os = "none"``) it calls the ``go_backend`` this plugin puts into
-``build.extra`` in :func:`polyboard_configure_board`. This backend needs ``tinygo`` on PATH
+bare-metal board (``os = "none"``) it calls the backend this plugin returns from the
+``polyboard_go_backend`` hook. This backend needs ``tinygo`` on PATH
 (looked up without starting it) and the board's ``go.tinygo_target`` (a TinyGo target name, e.g.
 ``stm32f4disco``); otherwise the component is skipped with that reason.
 
@@ -29,9 +29,8 @@ from polyboard_plugins import go_builder
 
 
 @hookimpl
-def polyboard_configure_board(build):
-    if build.board.bare_metal:
-        build.extra["go_backend"] = declare_tinygo
+def polyboard_go_backend(build):
+    return declare_tinygo if build.board.bare_metal else None
 
 
 def skip_reason(board, tinygo_path: str | None) -> str | None:

@@ -8,6 +8,7 @@ import pytest
 from helpers import REPO, write
 from polyboard.board_files import BoardCatalog
 from polyboard_plugins import go_builder
+from polyboard_plugins.c_toolchain import cpu_flags
 
 
 @pytest.fixture(scope="module")
@@ -20,24 +21,24 @@ def soft_float(board):
 
 
 def test_target_env_follows_the_board(catalog):
-    rpi3 = go_builder.target_env(catalog.load("rpi3"))
+    rpi3 = go_builder.target_env(catalog.load("rpi3"), cpu_flags(catalog.load("rpi3")))
     assert rpi3["GOOS"] == "linux" and rpi3["GOARCH"] == "arm" and rpi3["GOARM"] == "7"
     assert rpi3["CC"] == "arm-linux-gnueabihf-gcc" and rpi3["CGO_ENABLED"] == "1"
     assert "-mfloat-abi=hard" in rpi3["CGO_CFLAGS"] and "-O2" in rpi3["CGO_CFLAGS"]
-    rpi4 = go_builder.target_env(catalog.load("rpi4"))
+    rpi4 = go_builder.target_env(catalog.load("rpi4"), cpu_flags(catalog.load("rpi4")))
     assert rpi4["GOARCH"] == "arm64" and "GOARM" not in rpi4
-    assert go_builder.target_env(catalog.load("visionfive2"))["GOARCH"] == "riscv64"
+    assert go_builder.target_env(catalog.load("visionfive2"), cpu_flags(catalog.load("visionfive2")))["GOARCH"] == "riscv64"
 
 
 def test_soft_float_abi_reaches_goarm(catalog):
     board = soft_float(catalog.load("rpi3"))
     assert go_builder.goarm(board) == "7,softfloat"
-    assert "-mfloat-abi=soft" in go_builder.target_env(board)["CGO_CFLAGS"]
+    assert "-mfloat-abi=soft" in go_builder.target_env(board, cpu_flags(board))["CGO_CFLAGS"]
 
 
 def test_target_env_holds_no_paths(catalog):
     for board_id in ("rpi3", "rpi4", "visionfive2"):
-        assert "/" not in repr(go_builder.target_env(catalog.load(board_id)))
+        assert "/" not in repr(go_builder.target_env(catalog.load(board_id), cpu_flags(catalog.load(board_id))))
 
 
 def test_tags_merge_board_and_option(catalog):

@@ -39,6 +39,7 @@ def test_board_filters_keep_components_off_boards_quietly(scratch_tree: Path):
 def test_a_no_std_rust_program_is_skipped_on_a_linux_board_before_building(scratch_tree: Path):
     write(scratch_tree / "fw" / "Cargo.toml", '[package]\nname = "fw"\nversion = "0.1.0"\nedition = "2021"\n')
     write(scratch_tree / "fw" / "src" / "main.rs", "#![no_std]\n#![no_main]\n")
+    write(scratch_tree / "fw" / "Cargo.lock", "version = 3\n\n[[package]]\nname = \"fw\"\nversion = \"0.1.0\"\n")
     write(scratch_tree / "SConstruct", "import polyboard\nproject = polyboard.start()\n"
                                        "project.rust_program('fw', crate='fw')\nproject.finish()\n")
     result = run_scons(scratch_tree, "boards=rpi3", "-n", timeout=120)

@@ -72,7 +72,12 @@ class BoardBuild:
     hooks: Any = None
     artifacts: dict = attrs.field(factory=dict)
     skipped: dict = attrs.field(factory=dict)
-    extra: dict = attrs.field(factory=dict)  # per-board values plugins share (e.g. linker script)
+    extra: dict = attrs.field(factory=dict)  # a plugin's own per-board notes (not a contract between plugins)
+    # What plugins provide to each other, typed (the seams; docs/plugins.md):
+    cpu_flags: list = attrs.field(factory=list)  # polyboard_cpu_flags: what C, cgo and Rust's link agree on
+    linker_script: Any = None  # the SCons node of the board's linker script (generated or the board's own)
+    memory_x: Any = None       # the SCons node of the generated memory.x (cortex-m-rt's memory map)
+    generated: list = attrs.field(factory=list)  # every file generated from the board's [memory] table
     offline: bool = False  # offline=1: no network; tools build from vendored sources (docs/dependencies.md)
     tools: dict = attrs.field(factory=dict)  # name -> ToolUse: what toolchains.lock pins (toolchains.py)
 

@@ -60,6 +60,31 @@ def polyboard_after_link(build: "BoardBuild", component: str, elf: Any) -> list:
 
 
 @hookspec(firstresult=True)
+def polyboard_cpu_flags(board: "Board") -> list[str] | None:
+    """The code-generation flags for the board's CPU and float ABI (``-mcpu=... -mfloat-abi=...``):
+    what the C compiler, cgo and a Rust program's link must agree on. The core stores the answer
+    in ``build.cpu_flags`` before ``polyboard_configure_board``.
+
+    ``firstresult``: the C toolchain plugin answers; a plugin for another compiler family may
+    answer first (``tryfirst``).
+
+    :param board: the board.
+    """
+
+
+@hookspec(firstresult=True)
+def polyboard_go_backend(build: "BoardBuild") -> Any:
+    """The function that declares Go components on a board the ``go`` command cannot target
+    (a microcontroller), called as ``backend(build, component, mode)`` with mode ``"build"`` or
+    ``"test"``; ``None`` when this plugin has no backend for the board.
+
+    ``firstresult``: the TinyGo plugin answers for bare-metal boards when it can.
+
+    :param build: the board's build context.
+    """
+
+
+@hookspec(firstresult=True)
 def polyboard_run_command(board: "Board", program: str, args: list[str]) -> list[str] | None:
     """Return the argument list that runs *program* for *board* (e.g. under QEMU).
 

@@ -224,6 +224,13 @@ class Hooks:
                 raise _plugin_error(name, exc, "polyboard_register") from None
         registry.current_plugin = ""
 
+    def cpu_flags(self, board) -> list[str]:
+        flags = self._call("polyboard_cpu_flags", board=board)
+        return list(flags or [])
+
+    def go_backend(self, build):
+        return self._call("polyboard_go_backend", build=build)
+
     def configure_board(self, build) -> None:
         self._call("polyboard_configure_board", build=build)
 

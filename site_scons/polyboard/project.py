@@ -179,7 +179,7 @@ class Project:
                 env.CacheDir(cache, ReportingCacheDir)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
-                               offline=offline)
+                               offline=offline, cpu_flags=self.hooks.cpu_flags(board))
             self.hooks.configure_board(build)
             if ide.IDE in self.verbs:
                 ide.prepare(build)
