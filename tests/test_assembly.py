@@ -31,10 +31,12 @@ def test_an_assembly_startup_runs_in_qemu(built_scratch_tree: Path):
         subprocess.run(["arm-none-eabi-gcc", "-S", *STM32F4_FLAGS, str(firmware / "startup.c"), "-o",
                         str(firmware / name)], check=True, timeout=60)
     write(built_scratch_tree / "SConstruct", ASSEMBLY_SCONSTRUCT)
+    build = run_scons(built_scratch_tree, "board=stm32f4", timeout=300)
+    assert build.returncode == 0, build.output
+    assert "AS      [stm32f4] build/stm32f4/obj/firmware/src/firmware/startup.S.o" in build.stdout
+    assert "AS      [stm32f4] build/stm32f4/obj/plain/src/firmware/startup.s.o" in build.stdout
     result = run_scons(built_scratch_tree, "board=stm32f4", "run", timeout=300)
     assert result.returncode == 0, result.output
-    assert "AS      [stm32f4] build/stm32f4/obj/firmware/src/firmware/startup.S.o" in result.stdout
-    assert "AS      [stm32f4] build/stm32f4/obj/plain/src/firmware/startup.s.o" in result.stdout
     assert "[stm32f4] crc32(123456789) = cbf43926" in result.stdout
     plain = run_scons(built_scratch_tree, "board=stm32f4", "run", "component=plain", timeout=300)
     assert plain.returncode == 0 and "[stm32f4] OK: 0 check(s) failed" in plain.stdout, plain.output
