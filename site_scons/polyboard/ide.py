@@ -18,7 +18,6 @@ build's graph, and its null build that starts no process, are unchanged.
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 from .errors import PolyboardError
@@ -76,13 +75,37 @@ def _generated_headers(build) -> list:
     return nodes
 
 
+def command_arguments(command: str) -> list[str]:
+    """The argument list of a ``command`` string SCons printed (``_string_from_cmd_list``: the
+    arguments joined by single spaces, each one holding white space wrapped in double quotes;
+    nothing else quoted or escaped). Not shlex: ``-DBOARD_NAME="stm32f4"`` keeps its quotes."""
+    words = command.split(" ")
+    argv: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word.startswith('"') and not (len(word) > 1 and word.endswith('"')):
+            parts = [word]  # a quoted argument that held spaces: up to the word closing the quote
+            while index + 1 < len(words):
+                index += 1
+                parts.append(words[index])
+                if words[index].endswith('"'):
+                    break
+            word = " ".join(parts)
+        if len(word) >= 2 and word[0] == word[-1] == '"' and (" " in word or "\t" in word):
+            word = word[1:-1]
+        argv.append(word)
+        index += 1
+    return argv
+
+
 def _as_arguments(target, source, env) -> int:
     """compilation_db writes ``command`` strings of the build's command lines: make them the
-    argument lists polyboard's spawn runs (shlex, as spawn.py splits them), compiling to the object."""
+    argument lists polyboard's spawn runs (spawn.unescape's rule), compiling to the object."""
     path = Path(target[0].abspath)
     entries = json.loads(path.read_text(encoding="utf-8"))
     for entry in entries:
-        argv = shlex.split(entry.pop("command"))
+        argv = command_arguments(entry.pop("command"))
         for index, arg in enumerate(argv[:-1]):
             if arg == "-o" and argv[index + 1].endswith(".tmp"):
                 argv[index + 1] = argv[index + 1][:-len(".tmp")]
