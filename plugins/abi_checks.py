@@ -1,0 +1,317 @@
+"""ABI checks plugin: the float ABI, struct layouts and function signatures that C, Rust and Go
+share, checked at build time from the objects themselves (docs/abi.md).
+
+For each linked program (``polyboard_after_link``) it declares SCons nodes with Python actions:
+
+* ``abi/<program>.float-abi.txt`` (ARM boards): every object and archive member given to the link
+  carries the board's ``Tag_ABI_VFP_args`` (or ELF float flags). The link depends on it, so a
+  mismatch stops the build before GNU ld refuses the objects with a less helpful message.
+* ``abi/<lib>.probe.o``: the board's C compiler's view of a Rust staticlib's headers (its
+  ``include/`` folder), compiled from a generated C file that references every struct and
+  function the headers declare (GCC's ``-aux-info`` lists the functions).
+* ``abi/<program>.abi.txt``: the headers' structs and functions compared, from DWARF, with the
+  Rust staticlib (``#[repr(C)]`` structs, ``#[no_mangle]`` functions), the C objects of a
+  ``c_firmware`` (before the link) or cgo's view inside a Go program (after the link; a failure
+  then deletes the program, as the memory report does).
+
+A null build runs none of this (the nodes are up to date); a node re-runs only when one of its
+inputs changed. Each check is ``error``, ``warn`` or ``off``: the board's ``[checks]`` table, then
+the ``checks=`` option. Reading DWARF and ELF lives in :mod:`polyboard.abi`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from SCons.Action import Action
+
+from polyboard import PolyboardError, abi, hookimpl, spawn
+from polyboard.board import CHECK_NAMES
+from polyboard.scons_data import node_name, signature
+from polyboard_plugins.c_toolchain import cpu_flags
+
+MODES = ("error", "warn", "off")
+OBJECT_SUFFIXES = (".o", ".obj")
+ARCHIVE_SUFFIXES = (".a",)
+
+
+@hookimpl
+def polyboard_register(registry):
+    registry.add_option("checks", "ABI checks to change, as check=mode,... (checks: "
+                        f"{', '.join(CHECK_NAMES)}, or all; modes: {', '.join(MODES)}); default: the "
+                        "board's [checks], else error", check=parse_checks)
+
+
+def parse_checks(text: str) -> dict[str, str]:
+    """``float_abi=off,struct_layout=warn`` -> {check: mode}; ``all=mode`` sets every check."""
+    modes: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, mode = item.partition("=")
+        if name != "all" and name not in CHECK_NAMES:
+            raise PolyboardError(f"unknown check {name!r}; valid checks: {', '.join(CHECK_NAMES)}, all",
+                                 where=f"checks={text}")
+        if not sep or mode not in MODES:
+            raise PolyboardError(f"check {name!r} needs a mode: {name}=error, {name}=warn or {name}=off",
+                                 where=f"checks={text}")
+        for check in (CHECK_NAMES if name == "all" else (name,)):
+            modes[check] = mode
+    return modes
+
+
+def check_modes(build) -> dict[str, str]:
+    modes = {name: getattr(build.board.checks, name) for name in CHECK_NAMES}
+    modes.update(parse_checks(build.options.get("checks", "")))
+    return modes
+
+
+# -- declaration ------------------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_after_link(build, component, elf):
+    modes = check_modes(build)
+    env = build.env
+    inputs = [s for s in elf.sources if str(s).endswith(OBJECT_SUFFIXES + ARCHIVE_SUFFIXES)]
+    before_link = any(str(s).endswith(OBJECT_SUFFIXES) for s in inputs)  # c_firmware: objects + libs
+    nodes = []
+    board = build.board
+    if board.cpu.arch == "arm" and modes["float_abi"] != "off" and inputs:
+        check = env.Command(
+            build.path("abi", f"{component}.float-abi.txt"), inputs,
+            Action(float_abi_action, f"ABI     [{board.id}] float ABI of {component}'s link inputs",
+                   varlist=["ABI_FLOAT_SIGNATURE"]),
+            ABI_FLOAT_SIGNATURE=signature((board.cpu.float_abi, modes["float_abi"])),
+            POLYBOARD_BOARD=board, ABI_MODE=modes["float_abi"], POLYBOARD_CHECK=1)
+        env.Depends(elf, check)  # before the link: GNU ld's own refusal is less clear
+        nodes += check
+    if modes["struct_layout"] == "off" and modes["function_signature"] == "off":
+        return nodes
+    sources = {str(s) for s in elf.sources}
+    libraries = [a for a in build.artifacts.values()
+                 if a.library is not None and a.include_dirs and str(a.library) in sources]
+    for artifact in libraries:
+        probe = probe_object(build, artifact)
+        objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
+        program = [] if before_link else [elf]
+        check = env.Command(
+            build.path("abi", f"{component}.abi.txt"), [probe, artifact.library, *objects, *program],
+            Action(layout_action, f"ABI     [{board.id}] structs and functions of "
+                                  f"{os.path.basename(str(artifact.library))} in {component}",
+                   varlist=["ABI_LAYOUT_SIGNATURE"]),
+            ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link)),
+            POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link else elf,
+            ABI_CRATE=artifact.debug_sources[0][1] if artifact.debug_sources else "", POLYBOARD_CHECK=1)
+        if before_link:
+            env.Depends(elf, check)
+        nodes += check
+    return nodes
+
+
+def probe_object(build, artifact):
+    """``abi/<lib>.probe.o`` for a library's headers (declared once per board and library)."""
+    env = build.env
+    name = os.path.basename(str(artifact.library))
+    target = env.File(build.path("abi", f"{name}.probe.o"))
+    if target.has_builder():
+        return target
+    headers = []
+    for folder in artifact.include_dirs:
+        for root, dirs, names in os.walk(folder.abspath):
+            dirs.sort()
+            headers += [env.File(node_name(Path(root) / n)) for n in sorted(names) if n.endswith(".h")]
+    include_dirs = tuple(d.abspath for d in artifact.include_dirs)
+    env.Command(target, headers,
+                Action(probe_action, f"ABI     [{build.board.id}] C view of {name}'s headers",
+                       varlist=["ABI_PROBE_SIGNATURE"]),
+                ABI_PROBE_SIGNATURE=signature((build.board.c, build.board.cpu, build.board.defines,
+                                               [os.path.relpath(d, build.root) for d in include_dirs])),
+                ABI_INCLUDE_DIRS=include_dirs, ABI_ROOT=str(build.root), POLYBOARD_BOARD=build.board)
+    return target
+
+
+# -- actions ----------------------------------------------------------------------------------------
+
+def _report(env, target, failures: list[str], lines: list[str], mode: str, label: str,
+            program: str | None = None) -> int:
+    board = env["POLYBOARD_BOARD"]
+    if failures and mode == "error":
+        sys.stderr.write(f"polyboard: {label} check failed on board {board.id}:\n" +
+                         "\n".join(failures) + f"\n  (checks in docs/abi.md; {board.path} [checks] or "
+                                               f"checks=... turns a check to warn or off)\n")
+        if program and os.path.exists(program):
+            os.remove(program)  # never taken as up to date afterwards
+        return 1
+    if failures:
+        sys.stderr.write(f"polyboard: warning: {label} check on board {board.id}:\n" + "\n".join(failures) + "\n")
+    tmp = target[0].abspath + ".tmp"
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    spawn.commit(tmp, target[0].abspath)
+    return 0
+
+
+def float_abi_action(target, source, env):
+    board = env["POLYBOARD_BOARD"]
+    wanted = abi.expected_vfp_args(board.cpu.float_abi)
+    failures, lines = [], []
+    for node in source:
+        for label, data in abi.elf_inputs(node.abspath, str(node)):
+            found = abi.float_abi_of(abi.open_elf(data))
+            lines.append(f"{label}: {found.abi or 'unknown'} ({found.detail})")
+            if abi.float_abi_mismatch(found, board.cpu.float_abi):
+                failures.append(f"  {label} uses the {found.abi}-float ABI ({found.detail}); board {board.id} "
+                                f"is {board.cpu.float_abi}-float ({wanted}: Tag_ABI_VFP_args="
+                                f"{1 if wanted == 'hard' else 0}; {board.path}, cpu.float_abi)")
+    return _report(env, target, failures, lines, env["ABI_MODE"], "float ABI")
+
+
+def probe_action(target, source, env):
+    """Compile the generated probe: first ``-fsyntax-only -aux-info`` lists the headers' functions
+    (the compiler's own list, no header parsing here), then the file referencing them, with -g."""
+    out = Path(target[0].abspath)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    headers = [node.abspath for node in source]
+    relative = []
+    for header in headers:
+        for folder in env["ABI_INCLUDE_DIRS"]:
+            if header.startswith(folder + os.sep):
+                relative.append(os.path.relpath(header, folder))
+                break
+    board = env["POLYBOARD_BOARD"]
+    compiler = [f"{board.c.prefix}gcc", *cpu_flags(board), *board.c.cflags, *(f"-D{d}" for d in board.defines)]
+    includes = [f"-I{d}" for d in env["ABI_INCLUDE_DIRS"]]
+    source_c = out.with_suffix(".c")
+    aux = out.with_suffix(".aux")
+    source_c.write_text(abi.probe_source(relative, []), encoding="utf-8")
+    child_env = {k: str(v) for k, v in env["ENV"].items()}
+    result = spawn.run([*compiler, *includes, "-fsyntax-only", "-aux-info", str(aux), str(source_c)],
+                       env=child_env, cwd=str(out.parent))
+    if result.returncode != 0:
+        return result.returncode
+    functions = abi.aux_info_functions(aux.read_text(encoding="utf-8", errors="replace"),
+                                       [os.path.realpath(h) for h in headers] + headers)
+    source_c.write_text(abi.probe_source(relative, functions), encoding="utf-8")
+    return spawn.produce([*compiler, *includes, "-g", "-fno-eliminate-unused-debug-types",
+                          f"-ffile-prefix-map={env['ABI_ROOT']}=.", "-c", "-o", str(out) + ".tmp", str(source_c)],
+                         env=child_env, cwd=str(out.parent), temporary=str(out) + ".tmp", target=str(out),
+                         nothing="the C compiler wrote no ABI probe object")
+
+
+def _no_dwarf(label: str, kind: str, crate: str) -> str:
+    if kind == "rust":
+        where = f"{crate}/Cargo.toml" if crate else "the crate's Cargo.toml"
+        return (f"  {label} has no DWARF debug info, so its layouts cannot be checked: set debug = true "
+                f"under [profile.release] in {where}")
+    if kind == "go":
+        return (f"  {label} has no DWARF debug info, so cgo's layouts cannot be checked: do not strip it "
+                "(no -ldflags=-s/-w)")
+    return (f"  {label} has no DWARF debug info, so its layouts cannot be checked: compile it with -g "
+            "(the board's [c] cflags)")
+
+
+def layout_action(target, source, env):
+    modes = env["ABI_MODES"]
+    probe, library, rest = source[0], source[1], source[2:]
+    program = env["ABI_PROGRAM"]
+    objects = [n for n in rest if program is None or n.abspath != program.abspath]
+    probe_data = Path(probe.abspath).read_bytes()
+    header_names = {Path(s.abspath).name for s in probe.sources}
+    structs = set(abi.structs_declared_in(probe_data, header_names))
+    probe_facts = abi.read_dwarf(probe_data, "the headers", structs=structs,
+                                 functions=_probe_functions(probe_data))
+    functions = {name for (_, name) in probe_facts.functions}
+    headers = ", ".join(sorted(header_names))
+    layout_failures, function_failures, lines = [], [], []
+    missing_dwarf = []
+
+    # the Rust staticlib: the crate's own members
+    members = list(abi.elf_inputs(library.abspath, str(library)))
+    crate = abi.crate_members(members, functions) or members
+    rust = abi.DwarfFacts()
+    for label, data in crate:
+        facts = abi.read_dwarf(data, label, structs=structs, functions=functions)
+        if not facts.has_dwarf and abi.defined_symbols(data) & functions:
+            missing_dwarf.append(_no_dwarf(label, "rust", env["ABI_CRATE"]))
+        rust.has_dwarf |= facts.has_dwarf
+        for key, value in facts.structs.items():
+            rust.structs.setdefault(key, value)
+        for key, value in facts.functions.items():
+            rust.functions.setdefault(key, value)
+    others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
+    for node in objects:
+        data = Path(node.abspath).read_bytes()
+        facts = abi.read_dwarf(data, str(node), structs=structs, functions=set())
+        if not facts.has_dwarf:
+            missing_dwarf.append(_no_dwarf(str(node), "c", ""))
+        others.append(({"c": f"C {os.path.basename(str(node))}"}, facts))
+    if program is not None:
+        data = Path(program.abspath).read_bytes()
+        facts = abi.read_dwarf(data, str(program), structs=structs, functions=set())
+        if not facts.has_dwarf:
+            missing_dwarf.append(_no_dwarf(str(program), "go", ""))
+        others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))
+
+    library_name = os.path.basename(str(library))
+    for name in sorted(structs):
+        reference = probe_facts.structs.get(("c", name))
+        if reference is None:
+            continue
+        layouts = [(f"C {headers}", reference)]
+        rust_layout = rust.structs.get(("rust", name))
+        if rust_layout is None:
+            if rust.has_dwarf:
+                layout_failures.append(
+                    f"  struct {name} ({headers}) has no Rust counterpart in {library_name}: no struct named "
+                    f"{_camel(name)} or {name} in its DWARF (a #[repr(C)] struct must exist, and be used by an "
+                    "exported function to be in the debug info)")
+        else:
+            layouts.append((f"Rust {rust_layout.name}", rust_layout))
+        for titles, facts in others:
+            for language, title in titles.items():
+                found = facts.structs.get((language, name))
+                if found is not None:
+                    layouts.append((title, found))
+        lines.append(f"struct {name}: " + "; ".join(f"{t} size {l.size} align {l.align} " +
+                                                    ",".join(f"{m.name}@{m.offset}:{m.type.describe()}"
+                                                             for m in l.members) for t, l in layouts))
+        message = abi.compare_structs(name, layouts) if len(layouts) > 1 else None
+        if message:
+            layout_failures.append("  " + message.replace("\n", "\n  "))
+    for name in sorted(functions):
+        reference = probe_facts.functions[("c", name)]
+        ours = rust.functions.get(("rust", name))
+        if ours is None:
+            if rust.has_dwarf:
+                function_failures.append(f"  function {name} ({headers}) is not defined by {library_name}: no "
+                                         "#[no_mangle] extern \"C\" fn of that name in its DWARF")
+            continue
+        lines.append(f"function {name}: C {abi.format_signature(reference)}; Rust {abi.format_signature(ours)}")
+        message = abi.compare_signatures(name, [(f"C {headers}", reference), ("Rust", ours)])
+        if message:
+            function_failures.append("  " + message.replace("\n", "\n  "))
+    if missing_dwarf:
+        layout_failures = missing_dwarf + layout_failures
+    to_fail, to_warn = [], []
+    for mode, failures in ((modes["struct_layout"], layout_failures), (modes["function_signature"], function_failures)):
+        if mode == "error":
+            to_fail += failures
+        elif mode == "warn":
+            to_warn += failures
+    if to_warn:
+        board = env["POLYBOARD_BOARD"]
+        sys.stderr.write(f"polyboard: warning: ABI check on board {board.id}:\n" + "\n".join(to_warn) + "\n")
+    return _report(env, target, to_fail, lines, "error", "ABI (struct layout / function signature)",
+                   program.abspath if program is not None else None)
+
+
+def _probe_functions(data: bytes) -> set[str]:
+    """The functions the probe references (its ``polyboard_abi_<name>`` symbols)."""
+    return {name[len(abi.PROBE_PREFIX):] for name in abi.defined_symbols(data) if name.startswith(abi.PROBE_PREFIX)}
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
