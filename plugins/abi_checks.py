@@ -221,7 +221,7 @@ def layout_action(target, source, env):
     probe_data = Path(probe.abspath).read_bytes()
     header_names = {Path(s.abspath).name for s in probe.sources}
     structs = set(abi.structs_declared_in(probe_data, header_names))
-    probe_facts = abi.read_dwarf(probe_data, "the headers", structs=structs,
+    probe_facts = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
                                  functions=_probe_functions(probe_data))
     functions = {name for (_, name) in probe_facts.functions}
     headers = ", ".join(sorted(header_names))

@@ -425,6 +425,11 @@ def compare_structs(name: str, layouts: list[tuple[str, StructLayout]]) -> str |
                 problems.append(f"member '{member.name}' of {title} is not in {ref_title}")
     if not problems:
         return None
+    for title, layout in others:
+        offsets = [m.offset for m in layout.members if m.offset is not None]
+        if title.startswith("Rust") and offsets != sorted(offsets):
+            problems.append(f"{title} lists its fields in another order than their offsets: rustc reordered "
+                            "them, is #[repr(C)] missing?")
     titles = [ref_title] + [t for t, _ in others]
     names = []
     for _, layout in layouts:
@@ -442,7 +447,7 @@ def compare_structs(name: str, layouts: list[tuple[str, StructLayout]]) -> str |
     table = "\n".join("    " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
                       for row in rows)
     sources = "\n".join(f"    {title}: {layout.origin}" for title, layout in layouts)
-    return (f"struct {name}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    return (f"struct {name} differs:\n" + "\n".join(f"  - {p}" for p in problems)
             + f"\n{table}\n  read from:\n{sources}")
 
 
@@ -462,8 +467,7 @@ def compare_signatures(name: str, signatures: list[tuple[str, Signature]]) -> st
     if not problems:
         return None
     lines = [f"    {title}: {format_signature(s)}  [{s.origin}]" for title, s in signatures]
-    return (f"function {name}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-            + "\n" + "\n".join(lines))
+    return f"function {name} differs:\n" + "\n".join(f"  - {p}" for p in problems) + "\n" + "\n".join(lines)
 
 
 def format_signature(signature: Signature) -> str:
