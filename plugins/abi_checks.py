@@ -103,7 +103,8 @@ def polyboard_after_link(build, component, elf):
                    varlist=["ABI_LAYOUT_SIGNATURE"]),
             ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link)),
             POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link else elf,
-            ABI_CRATE=artifact.debug_sources[0][1] if artifact.debug_sources else "", POLYBOARD_CHECK=1)
+            ABI_CRATE=os.path.relpath(artifact.debug_sources[0][1], build.root) if artifact.debug_sources else "",
+            POLYBOARD_CHECK=1)
         if before_link:
             env.Depends(elf, check)
         nodes += check

@@ -349,6 +349,17 @@ CASES = [
     pytest.param({"SConstruct": sconstruct("app = project.go_program('app', package_dir='src/app')",
                                            "project.go_program('app2', package_dir='src/app', libs=[app])")},
                  ["board=rpi4"], {}, ["libs: 'app' is a go_program, not a library"], id="go-libs-not-a-library"),
+    pytest.param({}, ["board=stm32f4", "checks=floatabi=off"], {},
+                 ["checks=floatabi=off:", "unknown check 'floatabi'",
+                  "valid checks: float_abi, struct_layout, function_signature, all"], id="checks-unknown"),
+    pytest.param({}, ["board=stm32f4", "checks=float_abi"], {},
+                 ["checks=float_abi:", "check 'float_abi' needs a mode", "float_abi=warn"], id="checks-no-mode"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + "[checks]\nstruct_layout = 'maybe'\n"}, ["board=c"], {},
+                 ["boards/c.toml: checks.struct_layout:", "'maybe' is not valid", "'error', 'warn', 'off'"],
+                 id="board-check-mode-invalid"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + "[checks]\nfloat = 'off'\n"}, ["board=c"], {},
+                 ["boards/c.toml: checks.float:", "unknown key 'float'",
+                  "float_abi, struct_layout, function_signature"], id="board-check-unknown"),
 ]
 
 
