@@ -231,11 +231,12 @@ def layout_action(target, source, env):
 
     # the Rust staticlib: the crate's own members
     members = list(abi.elf_inputs(library.abspath, str(library)))
-    crate = abi.crate_members(members, functions) or members
+    index = abi.archive_symbol_index(Path(library.abspath).read_bytes())
+    crate = abi.crate_members(members, functions, index) or members
     rust = abi.DwarfFacts()
     for label, data in crate:
-        facts = abi.read_dwarf(data, label, structs=structs, functions=functions)
-        if not facts.has_dwarf and abi.defined_symbols(data) & functions:
+        facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
+        if not facts.has_dwarf:
             missing_dwarf.append(_no_dwarf(label, "rust", env["ABI_CRATE"]))
         rust.has_dwarf |= facts.has_dwarf
         for key, value in facts.structs.items():
@@ -245,13 +246,13 @@ def layout_action(target, source, env):
     others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
     for node in objects:
         data = Path(node.abspath).read_bytes()
-        facts = abi.read_dwarf(data, str(node), structs=structs, functions=set())
+        facts = abi.read_dwarf(data, str(node), structs=structs, functions=set(), languages=("c",))
         if not facts.has_dwarf:
             missing_dwarf.append(_no_dwarf(str(node), "c", ""))
         others.append(({"c": f"C {os.path.basename(str(node))}"}, facts))
     if program is not None:
         data = Path(program.abspath).read_bytes()
-        facts = abi.read_dwarf(data, str(program), structs=structs, functions=set())
+        facts = abi.read_dwarf(data, str(program), structs=structs, functions=set(), languages=("go", "c"))
         if not facts.has_dwarf:
             missing_dwarf.append(_no_dwarf(str(program), "go", ""))
         others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))

@@ -99,6 +99,9 @@ def test_a_soft_float_archive_member_fails_the_build_before_the_link(f4):
     write(f4 / "plugins/soft_lib.py", SOFT_PLUGIN)
     write(f4 / "src/soft/soft.c", "float soft_half(float x) { return x / 2; }\n")
     write(f4 / "SConstruct", SOFT_SCONSTRUCT)
+    # referenced, so that ld pulls the member in (an unreferenced member is checked all the same)
+    main = f4 / "src/firmware/main.c"
+    main.write_text(main.read_text() + "\nextern float soft_half(float);\nfloat (*volatile keep_soft)(float) = soft_half;\n")
     result = failing_build(f4)
     assert ("build/stm32f4/soft/libsoft.a(soft.c.o) uses the soft-float ABI (Tag_ABI_VFP_args=0 (base AAPCS, "
             "floats in core registers)") in result.stderr

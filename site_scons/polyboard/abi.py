@@ -42,6 +42,40 @@ def archive_members(data: bytes) -> Iterator[tuple[str, bytes]]:
             yield name[:-1] if name.endswith("/") else name, body
 
 
+def archive_symbol_index(data: bytes) -> dict[str, set[str]]:
+    """Member name -> the global symbols it defines, from the archive's own symbol table (the
+    GNU ``/`` member ranlib and rustc write): no member needs to be parsed to find a symbol."""
+    if not data.startswith(ARCHIVE_MAGIC) or len(data) < 68:
+        return {}
+    header = data[8:68]
+    if header[:16].decode("ascii", "replace").rstrip() != "/":
+        return {}
+    size = int(header[48:58].decode("ascii").strip() or 0)
+    body = data[68:68 + size]
+    count = int.from_bytes(body[:4], "big")
+    offsets = [int.from_bytes(body[4 + 4 * i:8 + 4 * i], "big") for i in range(count)]
+    names = body[4 + 4 * count:].split(b"\0")
+    by_offset: dict[int, str] = {}
+    position, long_names = len(ARCHIVE_MAGIC), b""
+    while position + 60 <= len(data):  # member offsets -> names
+        name = data[position:position + 16].decode("ascii", "replace").rstrip()
+        member_size = int(data[position + 48:position + 58].decode("ascii").strip() or 0)
+        if name == "//":
+            long_names = data[position + 60:position + 60 + member_size]
+        elif name.startswith("/") and name[1:].isdigit():
+            start = int(name[1:])
+            end = long_names.find(b"/\n", start)
+            by_offset[position] = long_names[start:end if end >= 0 else None].decode("utf-8", "replace")
+        elif name not in ("/", "/SYM64/"):
+            by_offset[position] = name[:-1] if name.endswith("/") else name
+        position += 60 + member_size + (member_size & 1)
+    index: dict[str, set[str]] = {}
+    for offset, symbol in zip(offsets, names):
+        if offset in by_offset:
+            index.setdefault(by_offset[offset], set()).add(symbol.decode("utf-8", "replace"))
+    return index
+
+
 def elf_inputs(path: str, label: str) -> Iterator[tuple[str, bytes]]:
     """(label, bytes) of an ELF file, or ``label(member)`` for each member of an archive."""
     with open(path, "rb") as handle:
@@ -93,7 +127,7 @@ def float_abi_of(elf) -> FloatAbi:
         elif flags & EF_ARM_ABI_FLOAT_SOFT:
             flag_abi = "soft"
     flag_text = f"e_flags 0x{flags:08x}" + (f" (EF_ARM_ABI_FLOAT_{flag_abi.upper()})" if flag_abi else "")
-    section = elf.get_section_by_name(".ARM.attributes")
+    section = _arm_attributes(elf)
     if section is not None and hasattr(section, "iter_subsections"):
         value = 0
         for subsection in section.iter_subsections():
@@ -110,6 +144,19 @@ def float_abi_of(elf) -> FloatAbi:
     if flag_abi:
         return FloatAbi(flag_abi, flag_text)
     return FloatAbi(None, flag_text + ", no .ARM.attributes")
+
+
+SHT_ARM_ATTRIBUTES = 0x70000003
+
+
+def _arm_attributes(elf):
+    """The ``.ARM.attributes`` section, found by its type from the raw section headers: an object
+    built with -ffunction-sections has thousands of sections, and naming them all is slow."""
+    for index in range(elf.num_sections()):
+        header = elf._get_section_header(index)  # pyelftools' header reader, without building sections
+        if header["sh_type"] in (SHT_ARM_ATTRIBUTES, "SHT_ARM_ATTRIBUTES"):
+            return elf.get_section(index)
+    return None
 
 
 def float_abi_mismatch(found: FloatAbi, board_float_abi: str) -> bool:
@@ -313,7 +360,8 @@ def language_of(top_die) -> str:
     return "other"
 
 
-def read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str]) -> DwarfFacts:
+def read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str],
+               languages: tuple[str, ...] = ("c", "rust", "go")) -> DwarfFacts:
     """The layouts of *structs* and the signatures of *functions* (C names) in one ELF file.
 
     C: ``struct <name>`` and a subprogram ``<name>`` or a probe variable ``polyboard_abi_<name>``;
@@ -333,6 +381,8 @@ def read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str
             continue
         facts.has_dwarf = True
         facts.languages.add(language)
+        if language not in languages:  # e.g. the Rust core linked into a Go program: large, not needed
+            continue
         address_size = unit["address_size"]
         origin = f"{label} ({language})"
         for die in unit.iter_DIEs():
@@ -382,11 +432,19 @@ def defined_symbols(data: bytes) -> set[str]:
             if s["st_shndx"] != "SHN_UNDEF" and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")}
 
 
-def crate_members(members: list[tuple[str, bytes]], functions: set[str]) -> list[tuple[str, bytes]]:
+def crate_members(members: list[tuple[str, bytes]], functions: set[str],
+                  index: dict[str, set[str]] | None = None) -> list[tuple[str, bytes]]:
     """The members of a Rust staticlib that belong to the crate implementing *functions*: those
-    defining one of them, plus members of the same crate (rustc names members
-    ``<crate>-<hash>.<crate>.<cgu>.rcgu.o``); core's and compiler_builtins' are skipped."""
-    own = [(label, body) for label, body in members if defined_symbols(body) & functions]
+    defining one of them (from the archive's symbol *index* when it has one), plus members of
+    the same crate (rustc names members ``<crate>-<hash>.<crate>.<cgu>.rcgu.o``); core's and
+    compiler_builtins' are skipped."""
+    def member(label: str) -> str:
+        return label[label.index("(") + 1:-1] if label.endswith(")") and "(" in label else label
+
+    if index:
+        own = [(label, body) for label, body in members if index.get(member(label), set()) & functions]
+    else:
+        own = [(label, body) for label, body in members if defined_symbols(body) & functions]
     prefixes = {label.rsplit("(", 1)[-1].split(".", 1)[0] for label, _ in own}
     chosen = {label for label, _ in own}
     return [(label, body) for label, body in members
