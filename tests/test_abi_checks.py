@@ -52,6 +52,7 @@ def failing_build(tree: Path, *args: str):
     result = run_scons(tree, BOARD, "-j1", *args, env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
     assert result.returncode != 0, result.output
     assert "Traceback" not in result.output
+    print(result.stderr)  # the message, for the log (pytest -s)
     links = [p["argv"] for p in spawned_processes(log) if any(a.endswith("firmware.elf.tmp") for a in p["argv"])]
     assert not links, f"the firmware was linked: {links}"
     return result
