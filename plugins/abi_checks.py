@@ -21,6 +21,7 @@ the ``checks=`` option. Reading DWARF and ELF lives in :mod:`polyboard.abi`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,35 @@ def polyboard_register(registry):
     registry.add_option("checks", "ABI checks to change, as check=mode,... (checks: "
                         f"{', '.join(CHECK_NAMES)}, or all; modes: {', '.join(MODES)}); default: the "
                         "board's [checks], else error", check=parse_checks)
+    registry.add_option("baseline", "the ABI record (an earlier <program>.abi.json) that `scons abi-diff` "
+                        "compares this build's records with")
+
+
+ABI_DIFF = "abi-diff"
+
+
+@hookimpl
+def polyboard_configure_board(build):
+    """``scons abi-diff`` needs ``baseline=FILE``, a readable ABI record (checked before building)."""
+    import SCons.Script
+
+    if ABI_DIFF not in SCons.Script.COMMAND_LINE_TARGETS or "abi_baseline" in build.extra:
+        return
+    path = build.options.get("baseline", "")
+    if not path:
+        raise PolyboardError("abi-diff needs baseline=FILE: an ABI record (<program>.abi.json) of an earlier "
+                             "build", where=ABI_DIFF)
+    try:
+        with open(build.root / path, encoding="utf-8") as handle:
+            baseline = json.load(handle)
+    except OSError as exc:
+        raise PolyboardError(f"cannot read the ABI record: {exc.strerror}", where=f"baseline={path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PolyboardError(f"not an ABI record (JSON): {exc}", where=f"baseline={path}") from None
+    if not isinstance(baseline, dict) or not isinstance(baseline.get("libraries"), dict):
+        raise PolyboardError("not an ABI record: no 'libraries' table (use a <program>.abi.json from "
+                             "build/<board>/)", where=f"baseline={path}")
+    build.extra["abi_baseline"] = (path, baseline)
 
 
 def parse_checks(text: str) -> dict[str, str]:
@@ -92,22 +122,32 @@ def polyboard_after_link(build, component, elf):
     sources = {str(s) for s in elf.sources}
     libraries = [a for a in build.artifacts.values()
                  if a.library is not None and a.include_dirs and str(a.library) in sources]
-    for artifact in libraries:
-        probe = probe_object(build, artifact)
-        objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
-        program = [] if before_link else [elf]
-        check = env.Command(
-            build.path("abi", f"{component}.abi.txt"), [probe, artifact.library, *objects, *program],
-            Action(layout_action, f"ABI     [{board.id}] structs and functions of "
-                                  f"{os.path.basename(str(artifact.library))} in {component}",
-                   varlist=["ABI_LAYOUT_SIGNATURE"]),
-            ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link)),
-            POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link else elf,
-            ABI_CRATE=os.path.relpath(artifact.debug_sources[0][1], build.root) if artifact.debug_sources else "",
-            POLYBOARD_CHECK=1)
-        if before_link:
-            env.Depends(elf, check)
-        nodes += check
+    if not libraries:
+        return nodes
+    probes = [probe_object(build, artifact) for artifact in libraries]
+    objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
+    program = [] if before_link else [elf]
+    names = ", ".join(os.path.basename(str(a.library)) for a in libraries)
+    check = env.Command(
+        build.path(f"{component}.abi.json"), [*probes, *(a.library for a in libraries), *objects, *program],
+        Action(layout_action, f"ABI     [{board.id}] structs and functions of {names} in {component}",
+               varlist=["ABI_LAYOUT_SIGNATURE"]),
+        ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link,
+                                        len(libraries))),
+        POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link else elf,
+        ABI_LIBRARIES=len(libraries), ABI_COMPONENT=component,
+        ABI_CRATES=[os.path.relpath(a.debug_sources[0][1], build.root) if a.debug_sources else ""
+                    for a in libraries],
+        POLYBOARD_CHECK=1)
+    if before_link:
+        env.Depends(elf, check)
+    nodes += check
+    if "abi_baseline" in build.extra and build.extra["abi_baseline"][1].get("component") in (None, component):
+        path, baseline = build.extra["abi_baseline"]
+        diff = env.Command(build.path("abi", f"{component}.abi-diff.txt"), check,
+                           Action(abi_diff_action, None), ABI_BASELINE=(path, baseline), POLYBOARD_BOARD=board)
+        env.AlwaysBuild(diff)
+        env.Alias(ABI_DIFF, diff)
     return nodes
 
 
@@ -216,52 +256,80 @@ def _no_dwarf(label: str, kind: str, crate: str) -> str:
 
 def layout_action(target, source, env):
     modes = env["ABI_MODES"]
-    probe, library, rest = source[0], source[1], source[2:]
+    count = env["ABI_LIBRARIES"]
+    probes, libraries, rest = source[:count], source[count:2 * count], source[2 * count:]
     program = env["ABI_PROGRAM"]
     objects = [n for n in rest if program is None or n.abspath != program.abspath]
-    probe_data = Path(probe.abspath).read_bytes()
-    header_names = {Path(s.abspath).name for s in probe.sources}
-    structs = set(abi.structs_declared_in(probe_data, header_names))
-    probe_facts = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
-                                 functions=_probe_functions(probe_data))
+    others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
+    missing_dwarf: list[str] = []
+    structs_wanted: set[str] = set()
+    per_library = []
+    for probe, library, crate in zip(probes, libraries, env["ABI_CRATES"]):
+        probe_data = Path(probe.abspath).read_bytes()
+        header_names = {Path(s.abspath).name for s in probe.sources}
+        structs = set(abi.structs_declared_in(probe_data, header_names))
+        facts = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
+                               functions=_probe_functions(probe_data), languages=("c",))
+        per_library.append((library, crate, header_names, structs, facts))
+        structs_wanted |= structs
+    for node in objects:
+        facts = abi.read_dwarf(Path(node.abspath).read_bytes(), str(node), structs=structs_wanted,
+                               functions=set(), languages=("c",))
+        if not facts.has_dwarf:
+            missing_dwarf.append(_no_dwarf(str(node), "c", ""))
+        others.append(({"c": f"C {os.path.basename(str(node))}"}, facts))
+    if program is not None:
+        facts = abi.read_dwarf(Path(program.abspath).read_bytes(), str(program), structs=structs_wanted,
+                               functions=set(), languages=("go", "c"))
+        if not facts.has_dwarf:
+            missing_dwarf.append(_no_dwarf(str(program), "go", ""))
+        others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))
+    layout_failures, function_failures = list(missing_dwarf), []
+    record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "libraries": {}}
+    for library, crate, header_names, structs, probe_facts in per_library:
+        failures, functions_failed, entry = _check_library(library, crate, header_names, structs, probe_facts, others)
+        layout_failures += failures
+        function_failures += functions_failed
+        record["libraries"][os.path.basename(str(library))] = entry
+    to_fail, to_warn = [], []
+    for mode, failures in ((modes["struct_layout"], layout_failures), (modes["function_signature"], function_failures)):
+        if mode == "error":
+            to_fail += failures
+        elif mode == "warn":
+            to_warn += failures
+    if to_warn:
+        board = env["POLYBOARD_BOARD"]
+        sys.stderr.write(f"polyboard: warning: ABI check on board {board.id}:\n" + "\n".join(to_warn) + "\n")
+    text = json.dumps(record, indent=1, sort_keys=True)
+    return _report(env, target, to_fail, [text], "error", "ABI (struct layout / function signature)",
+                   program.abspath if program is not None else None)
+
+
+def _check_library(library, crate: str, header_names: set[str], structs: set[str], probe_facts, others):
+    """Compare one staticlib with its headers' C view and the other sources; (struct failures,
+    function failures, the record of the headers' ABI)."""
     functions = {name for (_, name) in probe_facts.functions}
     headers = ", ".join(sorted(header_names))
-    layout_failures, function_failures, lines = [], [], []
-    missing_dwarf = []
-
-    # the Rust staticlib: the crate's own members
+    layout_failures, function_failures = [], []
     members = list(abi.elf_inputs(library.abspath, str(library)))
     index = abi.archive_symbol_index(Path(library.abspath).read_bytes())
-    crate = abi.crate_members(members, functions, index) or members
     rust = abi.DwarfFacts()
-    for label, data in crate:
+    for label, data in abi.crate_members(members, functions, index) or members:
         facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
         if not facts.has_dwarf:
-            missing_dwarf.append(_no_dwarf(label, "rust", env["ABI_CRATE"]))
+            layout_failures.append(_no_dwarf(label, "rust", crate))
         rust.has_dwarf |= facts.has_dwarf
         for key, value in facts.structs.items():
             rust.structs.setdefault(key, value)
         for key, value in facts.functions.items():
             rust.functions.setdefault(key, value)
-    others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
-    for node in objects:
-        data = Path(node.abspath).read_bytes()
-        facts = abi.read_dwarf(data, str(node), structs=structs, functions=set(), languages=("c",))
-        if not facts.has_dwarf:
-            missing_dwarf.append(_no_dwarf(str(node), "c", ""))
-        others.append(({"c": f"C {os.path.basename(str(node))}"}, facts))
-    if program is not None:
-        data = Path(program.abspath).read_bytes()
-        facts = abi.read_dwarf(data, str(program), structs=structs, functions=set(), languages=("go", "c"))
-        if not facts.has_dwarf:
-            missing_dwarf.append(_no_dwarf(str(program), "go", ""))
-        others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))
-
     library_name = os.path.basename(str(library))
+    entry = {"headers": sorted(header_names), "structs": {}, "functions": {}}
     for name in sorted(structs):
         reference = probe_facts.structs.get(("c", name))
         if reference is None:
             continue
+        entry["structs"][name] = abi.layout_record(reference)
         layouts = [(f"C {headers}", reference)]
         rust_layout = rust.structs.get(("rust", name))
         if rust_layout is None:
@@ -277,37 +345,40 @@ def layout_action(target, source, env):
                 found = facts.structs.get((language, name))
                 if found is not None:
                     layouts.append((title, found))
-        lines.append(f"struct {name}: " + "; ".join(f"{t} size {l.size} align {l.align} " +
-                                                    ",".join(f"{m.name}@{m.offset}:{m.type.describe()}"
-                                                             for m in l.members) for t, l in layouts))
         message = abi.compare_structs(name, layouts) if len(layouts) > 1 else None
         if message:
             layout_failures.append("  " + message.replace("\n", "\n  "))
     for name in sorted(functions):
         reference = probe_facts.functions[("c", name)]
+        entry["functions"][name] = abi.signature_record(reference)
         ours = rust.functions.get(("rust", name))
         if ours is None:
             if rust.has_dwarf:
                 function_failures.append(f"  function {name} ({headers}) is not defined by {library_name}: no "
                                          "#[no_mangle] extern \"C\" fn of that name in its DWARF")
             continue
-        lines.append(f"function {name}: C {abi.format_signature(reference)}; Rust {abi.format_signature(ours)}")
         message = abi.compare_signatures(name, [(f"C {headers}", reference), ("Rust", ours)])
         if message:
             function_failures.append("  " + message.replace("\n", "\n  "))
-    if missing_dwarf:
-        layout_failures = missing_dwarf + layout_failures
-    to_fail, to_warn = [], []
-    for mode, failures in ((modes["struct_layout"], layout_failures), (modes["function_signature"], function_failures)):
-        if mode == "error":
-            to_fail += failures
-        elif mode == "warn":
-            to_warn += failures
-    if to_warn:
-        board = env["POLYBOARD_BOARD"]
-        sys.stderr.write(f"polyboard: warning: ABI check on board {board.id}:\n" + "\n".join(to_warn) + "\n")
-    return _report(env, target, to_fail, lines, "error", "ABI (struct layout / function signature)",
-                   program.abspath if program is not None else None)
+    return layout_failures, function_failures, entry
+
+
+def abi_diff_action(target, source, env):
+    """Compare this build's ABI record with the baseline: removed or changed structs and functions
+    break the ABI (exit 1), added ones do not."""
+    path, baseline = env["ABI_BASELINE"]
+    with open(source[0].abspath, encoding="utf-8") as handle:
+        current = json.load(handle)
+    breaks, additions = abi.diff_records(baseline, current)
+    board = env["POLYBOARD_BOARD"].id
+    what = f"ABI of {current.get('component')} on {board} against {path}"
+    lines = [f"{what}: " + ("INCOMPATIBLE" if breaks else "compatible") +
+             f" ({len(breaks)} change(s) that break it, {len(additions)} addition(s))"]
+    lines += [f"  - {b}" for b in breaks] + [f"  + {a}" for a in additions]
+    print("\n".join(lines), flush=True)
+    with open(target[0].abspath, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return 1 if breaks else 0
 
 
 def _probe_functions(data: bytes) -> set[str]:

@@ -6,6 +6,7 @@ Each failing case asserts the check's message (what the user reads) and that not
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -64,7 +65,10 @@ def test_a_null_build_runs_no_check_and_starts_no_process(built_f4):
     assert result.returncode == 0, result.output
     assert spawned(log) == ""
     assert "ABI " not in result.stdout
-    assert (built_f4 / "build/stm32f4/abi/firmware.abi.txt").read_text().startswith("struct kern_stats: C kernel.h")
+    record = json.loads((built_f4 / "build/stm32f4/firmware.abi.json").read_text())
+    kernel = record["libraries"]["libkernel.a"]
+    assert kernel["structs"]["kern_stats"]["members"][3] == {"name": "mean", "offset": 12, "type": "float32"}
+    assert kernel["functions"]["kern_crc32"] == {"params": ["pointer(4)", "uint32"], "returns": "uint32"}
 
 
 SOFT_PLUGIN = '''\
@@ -214,3 +218,52 @@ def test_a_staticlib_without_debug_info_says_how_to_enable_it(f4):
     assert "has no DWARF debug info, so its layouts cannot be checked: set debug = true under " \
            "[profile.release] in src/kernel/Cargo.toml" in result.stderr
     assert "build/stm32f4/kernel/libkernel.a(kernel-" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def built_rpi4(tmp_path_factory) -> Path:
+    """The reference tree with rpi4's Go program built (and what it needs: the kernel for aarch64)."""
+    folder = tmp_path_factory.mktemp("abi-go")
+    tree = copy_tree(folder / "tree")
+    result = run_scons(tree, "board=rpi4", "-j1", "build/rpi4/app")
+    assert result.returncode == 0, result.output
+    yield tree
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_go_program_is_checked_against_cgos_view_and_deleted_on_a_mismatch(built_rpi4, tmp_path):
+    record = json.loads((built_rpi4 / "build/rpi4/app.abi.json").read_text())
+    assert record["libraries"]["libkernel.a"]["functions"]["kern_crc32"] == \
+        {"params": ["pointer(8)", "uint64"], "returns": "uint32"}
+    tree = copy_built_tree(built_rpi4, tmp_path / "tree")
+    edit(tree, LIB, "    pub min: u32,\n    pub max: u32,\n", "    pub max: u32,\n    pub min: u32,\n")
+    result = run_scons(tree, "board=rpi4", "-j1", "build/rpi4/app")
+    print(result.stderr)
+    assert result.returncode != 0, result.output
+    assert "member 'min': @4 uint32 (C kernel.h) vs @8 uint32 (Rust KernStats)" in result.stderr
+    assert "Go (cgo's Go type)" in result.stderr and "cgo's C" in result.stderr  # both views, side by side
+    assert not (tree / "build/rpi4/app").exists()  # never taken as up to date
+
+
+def test_abi_diff_against_a_baseline(f4):
+    baseline = f4 / "baseline.json"
+    baseline.write_text((f4 / "build/stm32f4/firmware.abi.json").read_text())
+    same = run_scons(f4, BOARD, "-j1", "abi-diff", "baseline=baseline.json")
+    assert same.returncode == 0, same.output
+    assert "ABI of firmware on stm32f4 against baseline.json: compatible (0 change(s) that break it, 0 addition(s))" \
+        in same.stdout
+    # the header and the kernel change together (the checks pass), and the diff sees the break
+    edit(f4, HEADER, "    uint32_t min;\n    uint32_t max;\n", "    uint32_t max;\n    uint32_t min;\n")
+    edit(f4, LIB, "    pub min: u32,\n    pub max: u32,\n", "    pub max: u32,\n    pub min: u32,\n")
+    edit(f4, HEADER, "/* Returns KERN_ABI_VERSION. */",
+         "uint32_t kern_add(uint32_t a, uint32_t b);\n\n/* Returns KERN_ABI_VERSION. */")
+    edit(f4, LIB, BEFORE_TESTS, '\n#[no_mangle]\npub extern "C" fn kern_add(a: u32, b: u32) -> u32 {\n'
+                                "    a.wrapping_add(b)\n}\n" + BEFORE_TESTS)
+    changed = run_scons(f4, BOARD, "-j1", "abi-diff", "baseline=baseline.json")
+    print(changed.stdout)
+    assert changed.returncode != 0, changed.output
+    assert "INCOMPATIBLE (1 change(s) that break it, 1 addition(s))" in changed.stdout
+    assert ("- libkernel.a: struct kern_stats changed: {count@0 uint32, min@4 uint32, max@8 uint32, mean@12 float32} "
+            "size 16 align 4 -> {count@0 uint32, max@4 uint32, min@8 uint32, mean@12 float32} size 16 align 4") \
+        in changed.stdout
+    assert "+ libkernel.a: function kern_add added" in changed.stdout

@@ -146,3 +146,17 @@ def test_checks_option():
         parse_checks("float=off")
     with pytest.raises(PolyboardError, match="needs a mode"):
         parse_checks("float_abi=maybe")
+
+
+def test_diff_records():
+    old = {"libraries": {"libk.a": {"structs": {"s": {"size": 4, "align": 4, "members": [
+        {"name": "a", "offset": 0, "type": "uint32"}]}}, "functions": {"f": {"returns": "uint32", "params": []},
+                                                                      "g": {"returns": "uint32", "params": []}}}}}
+    new = {"libraries": {"libk.a": {"structs": {"s": {"size": 8, "align": 8, "members": [
+        {"name": "a", "offset": 0, "type": "uint64"}]}}, "functions": {"f": {"returns": "uint32", "params": []},
+                                                                      "h": {"returns": "int32", "params": ["pointer(4)"]}}}}}
+    breaks, additions = abi.diff_records(old, new)
+    assert breaks == ["libk.a: struct s changed: {a@0 uint32} size 4 align 4 -> {a@0 uint64} size 8 align 8",
+                      "libk.a: function g removed"]
+    assert additions == ["libk.a: function h added"]
+    assert abi.diff_records(old, old) == ([], [])

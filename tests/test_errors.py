@@ -360,6 +360,15 @@ CASES = [
     pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + "[checks]\nfloat = 'off'\n"}, ["board=c"], {},
                  ["boards/c.toml: checks.float:", "unknown key 'float'",
                   "float_abi, struct_layout, function_signature"], id="board-check-unknown"),
+    pytest.param({}, ["board=stm32f4", "abi-diff"], {},
+                 ["abi-diff:", "abi-diff needs baseline=FILE"], id="abi-diff-no-baseline"),
+    pytest.param({}, ["board=stm32f4", "abi-diff", "baseline=old.json"], {},
+                 ["baseline=old.json:", "cannot read the ABI record: No such file or directory"],
+                 id="abi-diff-baseline-missing"),
+    pytest.param({"old.json": "{not json"}, ["board=stm32f4", "abi-diff", "baseline=old.json"], {},
+                 ["baseline=old.json:", "not an ABI record (JSON)"], id="abi-diff-baseline-not-json"),
+    pytest.param({"old.json": "{}"}, ["board=stm32f4", "abi-diff", "baseline=old.json"], {},
+                 ["baseline=old.json:", "not an ABI record: no 'libraries' table"], id="abi-diff-baseline-not-a-record"),
 ]
 
 

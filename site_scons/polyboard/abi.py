@@ -528,6 +528,16 @@ def compare_signatures(name: str, signatures: list[tuple[str, Signature]]) -> st
     return f"function {name} differs:\n" + "\n".join(f"  - {p}" for p in problems) + "\n" + "\n".join(lines)
 
 
+def layout_record(layout: StructLayout) -> dict:
+    """A struct layout as JSON data (the ABI record, docs/abi.md)."""
+    return {"size": layout.size, "align": layout.align,
+            "members": [{"name": m.name, "offset": m.offset, "type": m.type.describe()} for m in layout.members]}
+
+
+def signature_record(signature: Signature) -> dict:
+    return {"returns": signature.returns.describe(), "params": [p.describe() for p in signature.params]}
+
+
 def format_signature(signature: Signature) -> str:
     params = ", ".join(p.describe() for p in signature.params) or "void"
     return f"{signature.returns.describe()} {signature.name}({params})"
@@ -585,3 +595,36 @@ def probe_source(headers: list[str], functions: list[str]) -> str:
     lines += [f'#include "{header}"' for header in headers]
     lines += [f"__typeof__({name}) *const {PROBE_PREFIX}{name} = {name};" for name in functions]
     return "\n".join(lines) + "\n"
+
+
+def diff_records(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
+    """(changes that break the ABI, additions) between two ABI records (``<program>.abi.json``)."""
+    breaks, additions = [], []
+    old_libraries, new_libraries = baseline.get("libraries", {}), current.get("libraries", {})
+    for library in sorted(set(old_libraries) | set(new_libraries)):
+        old, new = old_libraries.get(library), new_libraries.get(library)
+        if new is None:
+            breaks.append(f"{library}: removed")
+            continue
+        if old is None:
+            additions.append(f"{library}: new library")
+            continue
+        for kind in ("structs", "functions"):
+            before, after = old.get(kind, {}), new.get(kind, {})
+            noun = "struct" if kind == "structs" else "function"
+            for name in sorted(set(before) | set(after)):
+                if name not in after:
+                    breaks.append(f"{library}: {noun} {name} removed")
+                elif name not in before:
+                    additions.append(f"{library}: {noun} {name} added")
+                elif before[name] != after[name]:
+                    breaks.append(f"{library}: {noun} {name} changed: {_describe_record(before[name])} -> "
+                                  f"{_describe_record(after[name])}")
+    return breaks, additions
+
+
+def _describe_record(entry: dict) -> str:
+    if "members" in entry:
+        members = ", ".join(f"{m['name']}@{m['offset']} {m['type']}" for m in entry["members"])
+        return f"{{{members}}} size {entry.get('size')} align {entry.get('align')}"
+    return f"{entry.get('returns')}({', '.join(entry.get('params', [])) or 'void'})"
