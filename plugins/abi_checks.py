@@ -9,14 +9,15 @@ For each linked program (``polyboard_after_link``) it declares SCons nodes with 
 * ``abi/<lib>.probe.o``: the board's C compiler's view of a Rust staticlib's headers (its
   ``include/`` folder), compiled from a generated C file that references every struct and
   function the headers declare (GCC's ``-aux-info`` lists the functions).
-* ``abi/<program>.abi.txt``: the headers' structs and functions compared, from DWARF, with the
+* ``<program>.abi.json`` (the ABI record): the headers' structs and functions compared, from DWARF, with the
   Rust staticlib (``#[repr(C)]`` structs, ``#[no_mangle]`` functions), the C objects of a
   ``c_firmware`` (before the link) or cgo's view inside a Go program (after the link; a failure
   then deletes the program, as the memory report does).
 
 A null build runs none of this (the nodes are up to date); a node re-runs only when one of its
 inputs changed. Each check is ``error``, ``warn`` or ``off``: the board's ``[checks]`` table, then
-the ``checks=`` option. Reading DWARF and ELF lives in :mod:`polyboard.abi`.
+the ``checks=`` option. ``scons abi-diff baseline=FILE`` compares the records with an earlier one.
+Reading DWARF and ELF lives in :mod:`polyboard.abi`.
 """
 
 from __future__ import annotations
