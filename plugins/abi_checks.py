@@ -112,7 +112,7 @@ def polyboard_after_link(build, component, elf):
     if board.cpu.arch == "arm" and modes["float_abi"] != "off" and inputs:
         check = env.Command(
             build.path("abi", f"{component}.float-abi.txt"), inputs,
-            Action(float_abi_action, f"ABI     [{board.id}] float ABI of {component}'s link inputs",
+            Action(float_abi_action, f"ABI     [{board.id}] $TARGET",
                    varlist=["ABI_FLOAT_SIGNATURE"]),
             ABI_FLOAT_SIGNATURE=signature((board.cpu.float_abi, modes["float_abi"])),
             POLYBOARD_BOARD=board, ABI_MODE=modes["float_abi"], POLYBOARD_CHECK=1)
@@ -128,10 +128,9 @@ def polyboard_after_link(build, component, elf):
     probes = [probe_object(build, artifact) for artifact in libraries]
     objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
     program = [] if before_link else [elf]
-    names = ", ".join(os.path.basename(str(a.library)) for a in libraries)
     check = env.Command(
         build.path(f"{component}.abi.json"), [*probes, *(a.library for a in libraries), *objects, *program],
-        Action(layout_action, f"ABI     [{board.id}] structs and functions of {names} in {component}",
+        Action(layout_action, f"ABI     [{board.id}] $TARGET",
                varlist=["ABI_LAYOUT_SIGNATURE"]),
         ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link,
                                         len(libraries))),
@@ -166,11 +165,11 @@ def probe_object(build, artifact):
             headers += [env.File(node_name(Path(root) / n)) for n in sorted(names) if n.endswith(".h")]
     include_dirs = tuple(d.abspath for d in artifact.include_dirs)
     env.Command(target, headers,
-                Action(probe_action, f"ABI     [{build.board.id}] C view of {name}'s headers",
-                       varlist=["ABI_PROBE_SIGNATURE"]),
+                Action(probe_action, f"ABI     [{build.board.id}] $TARGET", varlist=["ABI_PROBE_SIGNATURE"]),
                 ABI_PROBE_SIGNATURE=signature((build.board.c, build.board.cpu, build.board.defines,
                                                [os.path.relpath(d, build.root) for d in include_dirs])),
                 ABI_INCLUDE_DIRS=include_dirs, ABI_ROOT=str(build.root), POLYBOARD_BOARD=build.board)
+    env.Clean(target, [target.abspath[:-2] + ".c", target.abspath[:-2] + ".aux"])  # the generated C, GCC's list
     return target
 
 
