@@ -225,7 +225,7 @@ def built_rpi4(tmp_path_factory) -> Path:
     """The reference tree with rpi4's Go program built (and what it needs: the kernel for aarch64)."""
     folder = tmp_path_factory.mktemp("abi-go")
     tree = copy_tree(folder / "tree")
-    result = run_scons(tree, "board=rpi4", "-j1", "build/rpi4/app")
+    result = run_scons(tree, "board=rpi4", "-j1", "build/rpi4/app.abi.json")  # the program and its check
     assert result.returncode == 0, result.output
     yield tree
     shutil.rmtree(folder, ignore_errors=True)
@@ -237,7 +237,7 @@ def test_go_program_is_checked_against_cgos_view_and_deleted_on_a_mismatch(built
         {"params": ["pointer(8)", "uint64"], "returns": "uint32"}
     tree = copy_built_tree(built_rpi4, tmp_path / "tree")
     edit(tree, LIB, "    pub min: u32,\n    pub max: u32,\n", "    pub max: u32,\n    pub min: u32,\n")
-    result = run_scons(tree, "board=rpi4", "-j1", "build/rpi4/app")
+    result = run_scons(tree, "board=rpi4", "-j1", "build/rpi4/app.abi.json")
     print(result.stderr)
     assert result.returncode != 0, result.output
     assert "member 'min': @4 uint32 (C kernel.h) vs @8 uint32 (Rust KernStats)" in result.stderr
