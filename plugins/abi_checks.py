@@ -142,8 +142,8 @@ def polyboard_after_link(build, component, elf):
     if before_link:
         env.Depends(elf, check)
     nodes += check
-    if "abi_baseline" in build.extra and build.extra["abi_baseline"][1].get("component") in (None, component):
-        path, baseline = build.extra["abi_baseline"]
+    path, baseline = build.extra.get("abi_baseline", ("", {}))
+    if baseline and baseline.get("component") in (None, component) and baseline.get("board") in (None, board.id):
         diff = env.Command(build.path("abi", f"{component}.abi-diff.txt"), check,
                            Action(abi_diff_action, None), ABI_BASELINE=(path, baseline), POLYBOARD_BOARD=board)
         env.AlwaysBuild(diff)
