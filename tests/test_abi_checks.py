@@ -114,6 +114,7 @@ def test_a_soft_float_archive_member_fails_the_build_before_the_link(f4):
     assert "libkernel.a(" not in result.stderr  # the Rust members agree with the board
     # warn: the check prints and the link runs, where GNU ld refuses the object itself
     warned = run_scons(f4, BOARD, "-j1", "checks=float_abi=warn")
+    print(warned.stderr)
     assert "polyboard: warning: float ABI check on board stm32f4" in warned.stderr
     assert "uses VFP register arguments" in warned.stderr, warned.output  # ld's own, less precise, refusal
 
