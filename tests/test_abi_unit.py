@@ -83,7 +83,8 @@ def test_an_object_without_debug_info_has_no_dwarf(tmp_path):
 def test_aux_info_lists_the_headers_functions_only():
     text = ("/* /usr/include/stdio.h:10:NC */ extern int printf (const char *, ...);\n"
             "/* /t/include/kernel.h:29:NC */ extern uint32_t kern_crc32 (const uint8_t *, size_t);\n"
-            "/* /t/include/kernel.h:36:NC */ extern float kern_scale (float, float);\n")
+            "/* /t/include/kernel.h:36:NC */ extern float kern_scale (float, float);\n"
+            "/* /t/include/kernel.h:40:NF */ static int kern_helper (int x); /* (x) int x; */\n")
     assert abi.aux_info_functions(text, ["/t/include/kernel.h"]) == ["kern_crc32", "kern_scale"]
 
 

@@ -548,11 +548,13 @@ def aux_info_functions(text: str, header_paths: list[str]) -> list[str]:
 
     Lines look like ``/* /path/kernel.h:29:NC */ extern uint32_t kern_crc32 (const uint8_t *, size_t);``."""
     names = []
-    line_re = re.compile(r"^/\* (.+?):\d+:[A-Z]{2} \*/ (.*?)(\w+) \(")
+    line_re = re.compile(r"^/\* (.+?):\d+:[NO]([CF]) \*/ (.*?)(\w+) \(")
     for line in text.splitlines():
         match = line_re.match(line)
-        if match and match.group(1) in header_paths and match.group(3) not in names:
-            names.append(match.group(3))
+        # C: a declaration (F: a definition in the header, e.g. a static inline helper: C's own)
+        if match and match.group(1) in header_paths and match.group(2) == "C" \
+                and not match.group(3).startswith("static") and match.group(4) not in names:
+            names.append(match.group(4))
     return names
 
 
