@@ -57,6 +57,10 @@ def test_archive_members_are_named_and_read(tmp_path):
     inputs = list(abi.elf_inputs(str(archive), "libsoft.a"))
     assert [label for label, _ in inputs] == ["libsoft.a(a_rather_long_object_name_over_16.o)"]
     assert abi.float_abi_of(abi.open_elf(inputs[0][1])).abi == "soft"
+    index = abi.archive_symbol_index(archive.read_bytes())
+    assert index == {"a_rather_long_object_name_over_16.o": {"g"}}
+    assert abi.crate_members(inputs, {"g"}, index) == inputs
+    assert abi.crate_members(inputs, {"other"}, index) == []
 
 
 @needs_arm
