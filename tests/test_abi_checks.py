@@ -214,11 +214,18 @@ def test_a_header_struct_without_a_rust_counterpart_is_named(f4):
 
 
 def test_a_staticlib_without_debug_info_says_how_to_enable_it(f4):
+    """A warning, not a failure: cargo's release profile has no debug info by default, and the
+    README's own example tree (tests/test_external_tree.py) must keep building."""
     edit(f4, "src/kernel/Cargo.toml", "debug = true", "debug = false")
-    result = failing_build(f4)
+    result = run_scons(f4, BOARD, "-j1")
+    print(result.stderr)
+    assert result.returncode == 0, result.output
+    assert "polyboard: warning: ABI check on board stm32f4 cannot check everything:" in result.stderr
     assert "has no DWARF debug info, so its layouts cannot be checked: set debug = true under " \
            "[profile.release] in src/kernel/Cargo.toml" in result.stderr
     assert "build/stm32f4/kernel/libkernel.a(kernel-" in result.stderr
+    record = json.loads((f4 / "build/stm32f4/firmware.abi.json").read_text())
+    assert record["unchecked"][0].startswith("build/stm32f4/kernel/libkernel.a(kernel-")
 
 
 @pytest.fixture(scope="module")
