@@ -242,7 +242,9 @@ def probe_action(target, source, env):
                          nothing="the C compiler wrote no ABI probe object")
 
 
-def _no_dwarf(label: str, kind: str, crate: str) -> str:
+def _no_dwarf(label: str, kind: str, crate: str, error: str = "") -> str:
+    if error:
+        return f"  {label}: its DWARF could not be read ({error}), so its layouts are not checked"
     if kind == "rust":
         where = f"{crate}/Cargo.toml" if crate else "the crate's Cargo.toml"
         return (f"  {label} has no DWARF debug info, so its layouts cannot be checked: set debug = true "
@@ -276,13 +278,13 @@ def layout_action(target, source, env):
         facts = abi.read_dwarf(Path(node.abspath).read_bytes(), str(node), structs=structs_wanted,
                                functions=set(), languages=("c",))
         if not facts.has_dwarf:
-            missing_dwarf.append(_no_dwarf(str(node), "c", ""))
+            missing_dwarf.append(_no_dwarf(str(node), "c", "", facts.error))
         others.append(({"c": f"C {os.path.basename(str(node))}"}, facts))
     if program is not None:
         facts = abi.read_dwarf(Path(program.abspath).read_bytes(), str(program), structs=structs_wanted,
                                functions=set(), languages=("go", "c"))
         if not facts.has_dwarf:
-            missing_dwarf.append(_no_dwarf(str(program), "go", ""))
+            missing_dwarf.append(_no_dwarf(str(program), "go", "", facts.error))
         others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))
     layout_failures, function_failures, unchecked = [], [], list(missing_dwarf)
     record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "libraries": {}}
@@ -326,7 +328,7 @@ def _check_library(library, crate: str, header_names: set[str], structs: set[str
     for label, data in abi.crate_members(members, functions, index) or members:
         facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
         if not facts.has_dwarf:
-            no_dwarf.append(_no_dwarf(label, "rust", crate))
+            no_dwarf.append(_no_dwarf(label, "rust", crate, facts.error))
         rust.has_dwarf |= facts.has_dwarf
         for key, value in facts.structs.items():
             rust.structs.setdefault(key, value)

@@ -93,6 +93,48 @@ def open_elf(data: bytes):
     return ELFFile(io.BytesIO(data))
 
 
+# RISC-V relocations found in the debug sections of relocatable objects, which pyelftools (0.33)
+# cannot apply: (operation, bytes). Debug sections hold offsets into .debug_str/.debug_line_str
+# (R_RISCV_32/64: S + A) and label differences (ADD/SUB/SET pairs, left by linker relaxation).
+_RISCV_DEBUG_RELOCATIONS = {
+    1: ("set", 4), 2: ("set", 8),
+    33: ("add", 1), 34: ("add", 2), 35: ("add", 4), 36: ("add", 8),
+    37: ("sub", 1), 38: ("sub", 2), 39: ("sub", 4), 40: ("sub", 8),
+    54: ("set", 1), 55: ("set", 2), 56: ("set", 4),
+}
+
+
+def dwarf_info(data: bytes, elf):
+    """The DWARF of *elf* (read from *data*), its debug sections relocated. pyelftools relocates
+    them itself except for RISC-V objects: those are relocated here, then read unrelocated."""
+    from elftools.common.exceptions import ELFRelocationError
+    try:
+        return elf.get_dwarf_info()
+    except ELFRelocationError:
+        if elf["e_machine"] != "EM_RISCV":
+            raise
+    patched = bytearray(data)
+    symtab = elf.get_section_by_name(".symtab")
+    order = "little" if elf.little_endian else "big"
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_RELA":
+            continue
+        target = elf.get_section(section["sh_info"])
+        if not target.name.startswith(".debug"):
+            continue
+        for relocation in section.iter_relocations():
+            operation = _RISCV_DEBUG_RELOCATIONS.get(relocation["r_info_type"])
+            if operation is None:  # R_RISCV_RELAX, ULEB128 pairs: not in what the checks read
+                continue
+            kind, size = operation
+            value = symtab.get_symbol(relocation["r_info_sym"])["st_value"] + relocation["r_addend"]
+            position = target["sh_offset"] + relocation["r_offset"]
+            old = int.from_bytes(patched[position:position + size], order)
+            new = value if kind == "set" else old + value if kind == "add" else old - value
+            patched[position:position + size] = (new % (1 << (8 * size))).to_bytes(size, order)
+    return open_elf(bytes(patched)).get_dwarf_info(relocate_dwarf_sections=False)
+
+
 # -- float ABI (ARM) ---------------------------------------------------------------------------------
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
@@ -226,6 +268,7 @@ class DwarfFacts:
     """What one ELF file's DWARF says, per language ("c", "rust", "go")."""
 
     has_dwarf: bool = False
+    error: str = ""                                 # why the DWARF could not be read (pyelftools' error)
     languages: set = attrs.field(factory=set)
     structs: dict = attrs.field(factory=dict)      # (language, name) -> StructLayout
     functions: dict = attrs.field(factory=dict)    # (language, name) -> Signature
@@ -362,6 +405,16 @@ def language_of(top_die) -> str:
 
 def read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str],
                languages: tuple[str, ...] = ("c", "rust", "go")) -> DwarfFacts:
+    """:func:`_read_dwarf`, with a DWARF pyelftools cannot read reported in ``error``."""
+    from elftools.common.exceptions import ELFError
+    try:
+        return _read_dwarf(data, label, structs=structs, functions=functions, languages=languages)
+    except ELFError as exc:
+        return DwarfFacts(error=f"{type(exc).__name__}: {exc}")
+
+
+def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str],
+                languages: tuple[str, ...]) -> DwarfFacts:
     """The layouts of *structs* and the signatures of *functions* (C names) in one ELF file.
 
     C: ``struct <name>`` and a subprogram ``<name>`` or a probe variable ``polyboard_abi_<name>``;
@@ -372,7 +425,7 @@ def read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str
     facts = DwarfFacts()
     if not elf.has_dwarf_info():
         return facts
-    dwarf = elf.get_dwarf_info()
+    dwarf = dwarf_info(data, elf)
     wanted_rust = {normalise(n): n for n in structs}
     for unit in dwarf.iter_CUs():
         top = unit.get_top_DIE()
@@ -561,10 +614,14 @@ def aux_info_functions(text: str, header_paths: list[str]) -> list[str]:
 def structs_declared_in(data: bytes, header_names: set[str]) -> list[str]:
     """Names of the structs a C object's DWARF says were declared in one of the headers (matched
     by file name, as the compiler recorded it) -- the probe object's way to list a header's structs."""
+    from elftools.common.exceptions import ELFError
     elf = open_elf(data)
     if not elf.has_dwarf_info():
         return []
-    dwarf = elf.get_dwarf_info()
+    try:
+        dwarf = dwarf_info(data, elf)
+    except ELFError:
+        return []
     found = []
     for unit in dwarf.iter_CUs():
         if language_of(unit.get_top_DIE()) != "c":
