@@ -165,3 +165,20 @@ def test_diff_records():
                       "libk.a: function g removed"]
     assert additions == ["libk.a: function h added"]
     assert abi.diff_records(old, old) == ([], [])
+
+
+@pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None, reason="riscv64-unknown-elf-gcc is not installed")
+def test_riscv_objects_are_relocated_for_pyelftools(tmp_path):
+    """pyelftools 0.33 cannot apply RISC-V relocations (RELA: the .debug_str offsets are in them)."""
+    (tmp_path / "pair.h").write_text(HEADER)
+    source = tmp_path / "probe.c"
+    source.write_text(abi.probe_source(["pair.h"], ["pair_value"]))
+    out = tmp_path / "probe.o"
+    subprocess.run(["riscv64-unknown-elf-gcc", "-march=rv32imac", "-mabi=ilp32", "--specs=picolibc.specs", "-g",
+                    "-fno-eliminate-unused-debug-types", f"-I{tmp_path}", "-c", "-o", str(out), str(source)], check=True)
+    data = out.read_bytes()
+    assert abi.structs_declared_in(data, {"pair.h"}) == ["pair"]
+    facts = abi.read_dwarf(data, "probe.o", structs={"pair"}, functions={"pair_value"})
+    assert not facts.error
+    assert [(m.name, m.offset) for m in facts.structs[("c", "pair")].members] == [("tag", 0), ("value", 4), ("scale", 8)]
+    assert abi.format_signature(facts.functions[("c", "pair_value")]) == "uint32 pair_value(pointer(4), uint32)"
