@@ -73,6 +73,10 @@ def polyboard_configure_board(build):
         raise PolyboardError("not an ABI record: no 'libraries' table (use a <program>.abi.json from "
                              "build/<board>/)", where=f"baseline={path}")
     build.extra["abi_baseline"] = (path, baseline)
+    build.env.Alias(ABI_DIFF, [])  # exists even when no program of this board is compared
+    if baseline.get("board") not in (None, build.board.id):
+        print(f"polyboard: abi-diff: {path} is a record of board {baseline.get('board')}; board "
+              f"{build.board.id} is not compared (select board={baseline.get('board')})", flush=True)
 
 
 def parse_checks(text: str) -> dict[str, str]:
