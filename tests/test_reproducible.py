@@ -24,14 +24,15 @@ from helpers import SCONS, child_env, copy_tree
 
 pytestmark = pytest.mark.toolchain
 
-BOARDS = ("stm32f4", "lm3s6965", "rpi3", "rpi4", "visionfive2")
+BOARDS = ("stm32f4", "lm3s6965", "rpi3", "rpi4", "visionfive2")  # the session tree's: build #1 is free
+NEW_BOARDS = ("microbit", "mps2-an505", "hifive1")  # built #1 here, at a plain path
 PROGRAMS = ("app", "kern-test", "kernel-test/kernel-test")  # Go program, Go and Rust test binaries
 
 
-def shipped_outputs(tree: Path) -> dict[str, str]:
+def shipped_outputs(tree: Path, boards=BOARDS) -> dict[str, str]:
     """sha256 of every image (.elf/.bin/.hex) and Linux program under build/<board>/."""
     found = {}
-    for board in BOARDS:
+    for board in boards:
         folder = tree / "build" / board
         paths = sorted(p for p in folder.iterdir() if p.suffix in (".elf", ".bin", ".hex"))
         paths += [folder / name for name in PROGRAMS if (folder / name).is_file()]
@@ -50,8 +51,18 @@ def _git_checkout(tree: Path) -> str:
 
 
 def test_two_clean_builds_elsewhere_are_bit_identical(tree, tmp_path):
-    first = shipped_outputs(tree.path)
-    assert len(first) >= 5 * 3, first
+    from polyboard.board_files import BoardCatalog
+    from helpers import REPO
+
+    shipped = BoardCatalog([REPO / "boards"], root=REPO).concrete_ids
+    assert sorted(shipped) == sorted(BOARDS + NEW_BOARDS), "every shipped board must be in this proof"
+    plain = copy_tree(tmp_path / "plain" / "tree")  # build #1 of the boards the session tree lacks
+    built = subprocess.run([str(SCONS), f"boards={','.join(NEW_BOARDS)}", "-j2"], cwd=plain, env=child_env(),
+                           text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           timeout=3600)
+    assert built.returncode == 0, built.stdout
+    first = {**shipped_outputs(tree.path), **shipped_outputs(plain, NEW_BOARDS)}
+    assert len(first) >= 8 * 3, first
 
     # A path with a space, a quote, a literal $HOME and non-ASCII letters: data, never interpreted.
     other = copy_tree(tmp_path / "a b" / "it's" / "$HOME" / "ñandú" / "checkout-b")
@@ -59,7 +70,7 @@ def test_two_clean_builds_elsewhere_are_bit_identical(tree, tmp_path):
     env = child_env(TZ="Pacific/Kiritimati")
     env.pop("SOURCE_DATE_EPOCH", None)
     started = time.monotonic()
-    result = subprocess.run([str(SCONS), f"boards={','.join(BOARDS)}", "-j2"], cwd=other, env=env, text=True,
+    result = subprocess.run([str(SCONS), f"boards={','.join(BOARDS + NEW_BOARDS)}", "-j2"], cwd=other, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             timeout=3600, preexec_fn=lambda: os.umask(0o077))
     seconds = time.monotonic() - started
@@ -67,9 +78,10 @@ def test_two_clean_builds_elsewhere_are_bit_identical(tree, tmp_path):
     assert (other / "build" / ".polyboard" / "source-date-epoch").read_text().split()[1] == epoch
     mode = (other / "build" / "stm32f4" / "firmware.elf").stat().st_mode & 0o777
     assert mode & 0o077 == 0, f"umask 0077 was not in effect (mode {mode:o})"
-    second = shipped_outputs(other)
+    second = shipped_outputs(other, BOARDS + NEW_BOARDS)
 
-    print(f"\nbuild #1: {tree.path} (session tree; UTC, umask {_umask():04o}, no SOURCE_DATE_EPOCH)")
+    print(f"\nbuild #1: {tree.path} (session tree) and {plain} ({', '.join(NEW_BOARDS)}); UTC, umask "
+          f"{_umask():04o}, no SOURCE_DATE_EPOCH")
     print(f"build #2: {other} (git checkout; TZ=Pacific/Kiritimati, umask 0077, SOURCE_DATE_EPOCH={epoch}, "
           f"cold build {seconds:.0f} s)")
     width = max(len(name) for name in first)
