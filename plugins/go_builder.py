@@ -32,7 +32,6 @@ relinks it; ``CGO_LDFLAGS`` names the libraries' own folders and stays the same.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -44,6 +43,7 @@ from SCons.Action import Action
 
 from polyboard import PolyboardError, Skip, dependencies, hookimpl, jobs, spawn
 from polyboard.component_options import option
+from polyboard.board_files import GO_TAG_PATTERN
 from polyboard.context import Artifact
 from polyboard.errors import action_error
 from polyboard.scons_data import literal, node_name
@@ -119,13 +119,10 @@ def cgo_flag_list(args: list[str], where: str) -> str:
     return " ".join(fields)
 
 
-TAG_PATTERN = re.compile(r"[A-Za-z0-9_.]+")
-
-
 def check_tags(text: str) -> None:
     """The ``tags=`` option: comma-separated Go build tags (letters, digits, ``_`` and ``.``)."""
     for tag in (t.strip() for t in text.split(",")):
-        if tag and not TAG_PATTERN.fullmatch(tag):
+        if tag and not GO_TAG_PATTERN.fullmatch(tag):
             raise PolyboardError(f"{tag!r} is not a Go build tag (letters, digits, '_' and '.')")
 
 
@@ -261,11 +258,7 @@ def go_version(go_path: str) -> str:
 
 
 def content_hash(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return dependencies.sha256_file(path)[:16]
 
 
 # -- declaration ------------------------------------------------------------------------------------

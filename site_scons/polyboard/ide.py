@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 from .errors import PolyboardError
+from . import spawn
 
 IDE = "ide"
 DATABASE = "compile_commands.json"
@@ -92,9 +93,7 @@ def command_arguments(command: str) -> list[str]:
                 if words[index].endswith('"'):
                     break
             word = " ".join(parts)
-        if len(word) >= 2 and word[0] == word[-1] == '"' and (" " in word or "\t" in word):
-            word = word[1:-1]
-        argv.append(word)
+        argv.append(spawn.unescape(word))
         index += 1
     return argv
 

@@ -18,7 +18,6 @@ not noticed), and for build-std the standard library's own ``Cargo.lock``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import attrs
 
+from .dependencies import sha256_file
 from .errors import PolyboardError
 from . import spawn
 
@@ -75,14 +75,6 @@ def used_tools(builds) -> dict[str, tuple[ToolUse, tuple[str, ...]]]:
     return dict(sorted(tools.items()))
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _probe_version(use: ToolUse, env: dict) -> str:
     if not use.version_argv:
         return use.version
@@ -116,7 +108,7 @@ class FingerprintCache:
         key = [stat.st_size, stat.st_mtime_ns, list(use.version_argv[1:]), use.version]
         entry = self.entries.get(real)
         if entry is None or entry.get("key") != key:
-            entry = {"key": key, "sha256": _sha256(real), "version": _probe_version(use, env)}
+            entry = {"key": key, "sha256": sha256_file(real), "version": _probe_version(use, env)}
             self.entries[real] = entry
             self.changed = True
         return Fingerprint(label, real, entry["version"], entry["sha256"], boards)
@@ -170,7 +162,7 @@ def read_lock(path: Path) -> dict[str, dict]:
     for name, entry in tools.items():
         for key in ("path", "version", "sha256"):
             if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
-                raise PolyboardError(f"expected a string; rewrite the file with: scons lock-toolchains",
+                raise PolyboardError("expected a string; rewrite the file with: scons lock-toolchains",
                                      where=LOCK_NAME, key=f"tools.{name}.{key}")
     return tools
 
