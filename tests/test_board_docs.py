@@ -36,7 +36,7 @@ def test_every_board_table_documents_exactly_its_keys():
 
     expected = {
         "Top-level keys": [f.name for f in attrs.fields(board_files._BoardSpec)
-                           if f.name not in ("cpu", "c", "rust", "go", "memory", "emulator", "flash")]
+                           if f.name not in ("cpu", "c", "rust", "go", "memory", "emulator", "flash", "checks")]
         + ["inherits", "abstract"],
         "### `[cpu]`": [f.name for f in attrs.fields(board.Cpu)],
         "### `[c]`": [f.name for f in attrs.fields(board.CToolchain)],
@@ -47,6 +47,7 @@ def test_every_board_table_documents_exactly_its_keys():
         "Regions must not overlap": [f.name for f in attrs.fields(board.Sections)],
         "### `[emulator]`": [f.name for f in attrs.fields(board.Emulator)],
         "### `[flash]`": [f.name for f in attrs.fields(board.Flash)],
+        "### `[checks]`": [f.name for f in attrs.fields(board.Checks)],
     }
     tables = documented_tables()
     for intro, keys in expected.items():

@@ -386,6 +386,26 @@ CASES = [
     pytest.param({"SConstruct": sconstruct("project.c_firmware('fw', sources=['src/firmware/main.c'], "
                                            "when=lambda board: board.nope)")}, ["board=stm32f4"], {},
                  ["SConstruct:", "fw: when= raised AttributeError"], id="component-filter-when-raises"),
+    pytest.param({}, ["board=stm32f4", "checks=floatabi=off"], {},
+                 ["checks=floatabi=off:", "unknown check 'floatabi'",
+                  "valid checks: float_abi, struct_layout, function_signature, all"], id="checks-unknown"),
+    pytest.param({}, ["board=stm32f4", "checks=float_abi"], {},
+                 ["checks=float_abi:", "check 'float_abi' needs a mode", "float_abi=warn"], id="checks-no-mode"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + "[checks]\nstruct_layout = 'maybe'\n"}, ["board=c"], {},
+                 ["boards/c.toml: checks.struct_layout:", "'maybe' is not valid", "'error', 'warn', 'off'"],
+                 id="board-check-mode-invalid"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + "[checks]\nfloat = 'off'\n"}, ["board=c"], {},
+                 ["boards/c.toml: checks.float:", "unknown key 'float'",
+                  "float_abi, struct_layout, function_signature"], id="board-check-unknown"),
+    pytest.param({}, ["board=stm32f4", "abi-diff"], {},
+                 ["abi-diff:", "abi-diff needs baseline=FILE"], id="abi-diff-no-baseline"),
+    pytest.param({}, ["board=stm32f4", "abi-diff", "baseline=old.json"], {},
+                 ["baseline=old.json:", "cannot read the ABI record: No such file or directory"],
+                 id="abi-diff-baseline-missing"),
+    pytest.param({"old.json": "{not json"}, ["board=stm32f4", "abi-diff", "baseline=old.json"], {},
+                 ["baseline=old.json:", "not an ABI record (JSON)"], id="abi-diff-baseline-not-json"),
+    pytest.param({"old.json": "{}"}, ["board=stm32f4", "abi-diff", "baseline=old.json"], {},
+                 ["baseline=old.json:", "not an ABI record: no 'libraries' table"], id="abi-diff-baseline-not-a-record"),
 ]
 
 

@@ -158,6 +158,20 @@ def split_server(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+CheckMode = Literal["error", "warn", "off"]
+#: The build-time ABI checks (docs/abi.md); each is "error" unless a board or checks= says otherwise.
+CHECK_NAMES = ("float_abi", "struct_layout", "function_signature")
+
+
+@attrs.frozen
+class Checks:
+    """What the ABI checks do on this board: ``error`` fails the build, ``warn`` prints, ``off``."""
+
+    float_abi: CheckMode = "error"
+    struct_layout: CheckMode = "error"
+    function_signature: CheckMode = "error"
+
+
 @attrs.frozen
 class Board:
     """A concrete (non-abstract) board after inheritance has been applied."""
@@ -174,6 +188,7 @@ class Board:
     emulator: Emulator | None = None
     flash: Flash | None = None
     defines: tuple[str, ...] = ()
+    checks: Checks = Checks()
     # Every file the board was merged from, child first: a change to any of them is a change
     # to this board (and only to the boards whose chain contains that file).
     sources: tuple[str, ...] = ()

@@ -26,7 +26,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 
-from .board import (FLASH_METHOD_KEYS, Board, Cpu, CToolchain, Emulator, Flash, Go, Memory, MemoryRegion, Rust,
+from .board import (FLASH_METHOD_KEYS, Board, Checks, Cpu, CToolchain, Emulator, Flash, Go, Memory, MemoryRegion, Rust,
                     Sections, split_server)
 from .errors import PolyboardError
 
@@ -86,6 +86,7 @@ class _BoardSpec:
     emulator: Emulator | None = None
     flash: Flash | None = None
     defines: tuple[str, ...] = ()
+    checks: Checks = Checks()
 
 
 # The top-level keys of a board file polyboard itself defines (plugins add tables beside them).
@@ -428,7 +429,7 @@ def _to_board(board_id: str, shown: str, spec: _BoardSpec, merged: dict, sources
     return Board(
         id=board_id, path=shown, description=spec.description, os=spec.os, cpu=spec.cpu, c=spec.c,
         rust=spec.rust, go=spec.go, memory=memory, emulator=spec.emulator, flash=spec.flash,
-        defines=spec.defines, sources=tuple(reversed(sources)), data=_freeze(merged),
+        defines=spec.defines, checks=spec.checks, sources=tuple(reversed(sources)), data=_freeze(merged),
     )
 
 

@@ -1,0 +1,689 @@
+"""ABI facts read from ELF objects, archives and programs (pyelftools), and their comparison.
+
+Pure logic for the ABI checks plugin (``polyboard_plugins.abi_checks``, docs/abi.md): the ARM
+float ABI of an object (build attributes and ELF header flags), and the layouts of C structs and
+the signatures of C functions as the DWARF of C, Rust and Go code records them. Nothing here
+starts a process or touches SCons; every function takes bytes or paths and returns values.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Iterator
+
+import attrs
+
+# -- inputs: objects and archive members ------------------------------------------------------------
+
+ARCHIVE_MAGIC = b"!<arch>\n"
+
+
+def archive_members(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each member of a System V / GNU ``ar`` archive (symbol tables skipped)."""
+    if not data.startswith(ARCHIVE_MAGIC):
+        raise ValueError("not an ar archive")
+    position, long_names = len(ARCHIVE_MAGIC), b""
+    while position + 60 <= len(data):
+        header = data[position:position + 60]
+        name = header[:16].decode("ascii", "replace").rstrip()
+        size = int(header[48:58].decode("ascii").strip() or 0)
+        body = data[position + 60:position + 60 + size]
+        position += 60 + size + (size & 1)
+        if name == "//":
+            long_names = body
+        elif name in ("/", "/SYM64/", "__.SYMDEF", "__.SYMDEF SORTED"):
+            continue
+        elif name.startswith("/") and name[1:].isdigit():
+            start = int(name[1:])
+            end = long_names.find(b"/\n", start)
+            yield long_names[start:end if end >= 0 else None].decode("utf-8", "replace"), body
+        else:
+            yield name[:-1] if name.endswith("/") else name, body
+
+
+def archive_symbol_index(data: bytes) -> dict[str, set[str]]:
+    """Member name -> the global symbols it defines, from the archive's own symbol table (the
+    GNU ``/`` member ranlib and rustc write): no member needs to be parsed to find a symbol."""
+    if not data.startswith(ARCHIVE_MAGIC) or len(data) < 68:
+        return {}
+    header = data[8:68]
+    if header[:16].decode("ascii", "replace").rstrip() != "/":
+        return {}
+    size = int(header[48:58].decode("ascii").strip() or 0)
+    body = data[68:68 + size]
+    count = int.from_bytes(body[:4], "big")
+    offsets = [int.from_bytes(body[4 + 4 * i:8 + 4 * i], "big") for i in range(count)]
+    names = body[4 + 4 * count:].split(b"\0")
+    by_offset: dict[int, str] = {}
+    position, long_names = len(ARCHIVE_MAGIC), b""
+    while position + 60 <= len(data):  # member offsets -> names
+        name = data[position:position + 16].decode("ascii", "replace").rstrip()
+        member_size = int(data[position + 48:position + 58].decode("ascii").strip() or 0)
+        if name == "//":
+            long_names = data[position + 60:position + 60 + member_size]
+        elif name.startswith("/") and name[1:].isdigit():
+            start = int(name[1:])
+            end = long_names.find(b"/\n", start)
+            by_offset[position] = long_names[start:end if end >= 0 else None].decode("utf-8", "replace")
+        elif name not in ("/", "/SYM64/"):
+            by_offset[position] = name[:-1] if name.endswith("/") else name
+        position += 60 + member_size + (member_size & 1)
+    index: dict[str, set[str]] = {}
+    for offset, symbol in zip(offsets, names):
+        if offset in by_offset:
+            index.setdefault(by_offset[offset], set()).add(symbol.decode("utf-8", "replace"))
+    return index
+
+
+def elf_inputs(path: str, label: str) -> Iterator[tuple[str, bytes]]:
+    """(label, bytes) of an ELF file, or ``label(member)`` for each member of an archive."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data.startswith(ARCHIVE_MAGIC):
+        for member, body in archive_members(data):
+            if body.startswith(b"\x7fELF"):
+                yield f"{label}({member})", body
+    elif data.startswith(b"\x7fELF"):
+        yield label, data
+
+
+def open_elf(data: bytes):
+    from elftools.elf.elffile import ELFFile
+    return ELFFile(io.BytesIO(data))
+
+
+# RISC-V relocations found in the debug sections of relocatable objects, which pyelftools (0.33)
+# cannot apply: (operation, bytes). Debug sections hold offsets into .debug_str/.debug_line_str
+# (R_RISCV_32/64: S + A) and label differences (ADD/SUB/SET pairs, left by linker relaxation).
+_RISCV_DEBUG_RELOCATIONS = {
+    1: ("set", 4), 2: ("set", 8),
+    33: ("add", 1), 34: ("add", 2), 35: ("add", 4), 36: ("add", 8),
+    37: ("sub", 1), 38: ("sub", 2), 39: ("sub", 4), 40: ("sub", 8),
+    54: ("set", 1), 55: ("set", 2), 56: ("set", 4),
+}
+
+
+def dwarf_info(data: bytes, elf):
+    """The DWARF of *elf* (read from *data*), its debug sections relocated. pyelftools relocates
+    them itself except for RISC-V objects: those are relocated here, then read unrelocated."""
+    from elftools.common.exceptions import ELFRelocationError
+    try:
+        return elf.get_dwarf_info()
+    except ELFRelocationError:
+        if elf["e_machine"] != "EM_RISCV":
+            raise
+    patched = bytearray(data)
+    symtab = elf.get_section_by_name(".symtab")
+    order = "little" if elf.little_endian else "big"
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_RELA":
+            continue
+        target = elf.get_section(section["sh_info"])
+        if not target.name.startswith(".debug"):
+            continue
+        for relocation in section.iter_relocations():
+            operation = _RISCV_DEBUG_RELOCATIONS.get(relocation["r_info_type"])
+            if operation is None:  # R_RISCV_RELAX, ULEB128 pairs: not in what the checks read
+                continue
+            kind, size = operation
+            value = symtab.get_symbol(relocation["r_info_sym"])["st_value"] + relocation["r_addend"]
+            position = target["sh_offset"] + relocation["r_offset"]
+            old = int.from_bytes(patched[position:position + size], order)
+            new = value if kind == "set" else old + value if kind == "add" else old - value
+            patched[position:position + size] = (new % (1 << (8 * size))).to_bytes(size, order)
+    return open_elf(bytes(patched)).get_dwarf_info(relocate_dwarf_sections=False)
+
+
+# -- float ABI (ARM) ---------------------------------------------------------------------------------
+
+EF_ARM_ABI_FLOAT_SOFT = 0x200
+EF_ARM_ABI_FLOAT_HARD = 0x400
+EF_ARM_EABIMASK = 0xFF000000
+VFP_ARGS = {0: "soft", 1: "hard", 2: "toolchain-specific", 3: "any"}
+VFP_ARGS_MEANING = {0: "base AAPCS, floats in core registers", 1: "VFP registers",
+                    2: "toolchain-specific", 3: "compatible with both"}
+
+
+@attrs.frozen
+class FloatAbi:
+    """What an object says about its float calling convention."""
+
+    abi: str | None      # "soft", "hard", "any", "toolchain-specific", or None (the object says nothing)
+    detail: str          # where that came from, for messages
+
+
+def expected_vfp_args(board_float_abi: str) -> str:
+    """The calling convention a board's ``cpu.float_abi`` means: softfp passes floats like soft."""
+    return "hard" if board_float_abi == "hard" else "soft"
+
+
+def float_abi_of(elf) -> FloatAbi:
+    """``Tag_ABI_VFP_args`` from ``.ARM.attributes`` (absent in the section: 0, base AAPCS, as
+    GNU ld reads it), else the EABI v5 header flags; ``None`` when the object has neither."""
+    flags = elf["e_flags"]
+    flag_abi = None
+    if flags & EF_ARM_EABIMASK == 0x05000000:
+        if flags & EF_ARM_ABI_FLOAT_HARD:
+            flag_abi = "hard"
+        elif flags & EF_ARM_ABI_FLOAT_SOFT:
+            flag_abi = "soft"
+    flag_text = f"e_flags 0x{flags:08x}" + (f" (EF_ARM_ABI_FLOAT_{flag_abi.upper()})" if flag_abi else "")
+    section = _arm_attributes(elf)
+    if section is not None and hasattr(section, "iter_subsections"):
+        value = 0
+        for subsection in section.iter_subsections():
+            if getattr(subsection, "header", {}).get("vendor_name", "aeabi") not in ("aeabi", b"aeabi"):
+                continue
+            for subsubsection in subsection.iter_subsubsections():
+                for attribute in subsubsection.iter_attributes():
+                    if attribute.tag == "TAG_ABI_VFP_ARGS":
+                        value = attribute.value
+        abi = VFP_ARGS.get(value, f"unknown ({value})")
+        if flag_abi and flag_abi != abi and abi != "any":
+            abi = flag_abi if value == 0 else abi
+        return FloatAbi(abi, f"Tag_ABI_VFP_args={value} ({VFP_ARGS_MEANING.get(value, '?')}), {flag_text}")
+    if flag_abi:
+        return FloatAbi(flag_abi, flag_text)
+    return FloatAbi(None, flag_text + ", no .ARM.attributes")
+
+
+SHT_ARM_ATTRIBUTES = 0x70000003
+
+
+def _arm_attributes(elf):
+    """The ``.ARM.attributes`` section, found by its type from the raw section headers: an object
+    built with -ffunction-sections has thousands of sections, and naming them all is slow."""
+    for index in range(elf.num_sections()):
+        header = elf._get_section_header(index)  # pyelftools' header reader, without building sections
+        if header["sh_type"] in (SHT_ARM_ATTRIBUTES, "SHT_ARM_ATTRIBUTES"):
+            return elf.get_section(index)
+    return None
+
+
+def float_abi_mismatch(found: FloatAbi, board_float_abi: str) -> bool:
+    wanted = expected_vfp_args(board_float_abi)
+    return found.abi in ("soft", "hard", "toolchain-specific") and found.abi != wanted
+
+
+# -- DWARF: types, struct layouts, function signatures ----------------------------------------------
+
+LANG_C = {0x01, 0x02, 0x0C, 0x1D, 0x2C}          # C89, C, C99, C11, C17
+LANG_RUST = {0x1C}
+LANG_GO = {0x16}
+
+
+@attrs.frozen
+class TypeInfo:
+    """A type as the ABI sees it: class (int, float, bool, pointer, struct, union, enum, array,
+    void, other), size in bytes, signedness (ints), and a name for messages."""
+
+    kind: str
+    size: int | None
+    signed: bool | None = None
+    name: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "int":
+            return f"{'int' if self.signed else 'uint'}{(self.size or 0) * 8}"
+        if self.kind == "float":
+            return f"float{(self.size or 0) * 8}"
+        if self.kind in ("struct", "union", "enum", "array"):
+            return f"{self.kind}({self.size})"
+        if self.kind == "pointer":
+            return f"pointer({self.size})"
+        return self.kind if self.size is None else f"{self.kind}({self.size})"
+
+    def abi_key(self) -> tuple:
+        """What must agree across languages (names may differ: u32 vs uint32_t)."""
+        return (self.kind, self.size, self.signed if self.kind == "int" else None)
+
+
+@attrs.frozen
+class Member:
+    name: str
+    offset: int | None
+    type: TypeInfo
+
+
+@attrs.frozen
+class StructLayout:
+    name: str
+    size: int | None
+    align: int | None
+    members: tuple[Member, ...]
+    origin: str = ""          # "label: CU language", for messages
+
+
+@attrs.frozen
+class Signature:
+    name: str
+    returns: TypeInfo
+    params: tuple[TypeInfo, ...]
+    origin: str = ""
+
+
+@attrs.define
+class DwarfFacts:
+    """What one ELF file's DWARF says, per language ("c", "rust", "go")."""
+
+    has_dwarf: bool = False
+    error: str = ""                                 # why the DWARF could not be read (pyelftools' error)
+    languages: set = attrs.field(factory=set)
+    structs: dict = attrs.field(factory=dict)      # (language, name) -> StructLayout
+    functions: dict = attrs.field(factory=dict)    # (language, name) -> Signature
+
+
+def _name(die) -> str:
+    attribute = die.attributes.get("DW_AT_name")
+    if attribute is None:
+        return ""
+    value = attribute.value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _int_attr(die, name: str) -> int | None:
+    attribute = die.attributes.get(name)
+    return attribute.value if attribute is not None and isinstance(attribute.value, int) else None
+
+
+def _ref(die, name: str = "DW_AT_type"):
+    if name not in die.attributes:
+        return None
+    try:
+        return die.get_DIE_from_attribute(name)
+    except Exception:  # a reference pyelftools cannot follow: treat the type as unknown
+        return None
+
+
+DW_ATE_BOOLEAN, DW_ATE_FLOAT = 0x02, 0x04
+DW_ATE_SIGNED, DW_ATE_SIGNED_CHAR, DW_ATE_UNSIGNED, DW_ATE_UNSIGNED_CHAR, DW_ATE_UTF = 0x05, 0x06, 0x07, 0x08, 0x10
+TRANSPARENT = ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_restrict_type",
+               "DW_TAG_atomic_type")
+
+
+def type_info(die, address_size: int) -> TypeInfo:
+    """The ABI class of a type DIE (typedefs and qualifiers looked through)."""
+    for _ in range(32):
+        if die is None:
+            return TypeInfo("void", None, name="void")
+        if die.tag not in TRANSPARENT:
+            break
+        die = _ref(die)
+    name = _name(die)
+    size = _int_attr(die, "DW_AT_byte_size")
+    tag = die.tag
+    if tag == "DW_TAG_base_type":
+        encoding = _int_attr(die, "DW_AT_encoding")
+        if encoding == DW_ATE_FLOAT:
+            return TypeInfo("float", size, name=name)
+        if encoding == DW_ATE_BOOLEAN:
+            return TypeInfo("bool", size, name=name)
+        if encoding in (DW_ATE_SIGNED, DW_ATE_SIGNED_CHAR):
+            return TypeInfo("int", size, True, name)
+        if encoding in (DW_ATE_UNSIGNED, DW_ATE_UNSIGNED_CHAR, DW_ATE_UTF):
+            return TypeInfo("int", size, False, name)
+        return TypeInfo("other", size, name=name)
+    if tag in ("DW_TAG_pointer_type", "DW_TAG_reference_type", "DW_TAG_rvalue_reference_type"):
+        return TypeInfo("pointer", size or address_size, name=name)
+    if tag == "DW_TAG_structure_type":
+        return TypeInfo("struct", size, name=name)
+    if tag == "DW_TAG_union_type":
+        return TypeInfo("union", size, name=name)
+    if tag == "DW_TAG_enumeration_type":
+        return TypeInfo("enum", size, name=name)
+    if tag == "DW_TAG_array_type":
+        return TypeInfo("array", size, name=name)
+    if tag == "DW_TAG_subroutine_type":
+        return TypeInfo("function", None, name=name)
+    return TypeInfo("other", size, name=name or tag)
+
+
+def _alignment(die, members: list[tuple[Member, int | None]]) -> int | None:
+    """DW_AT_alignment when recorded (rustc does), else the largest member alignment (C's rule
+    for a struct without alignment attributes; a scalar's alignment taken as its size)."""
+    explicit = _int_attr(die, "DW_AT_alignment")
+    if explicit:
+        return explicit
+    aligns = [a for _, a in members if a]
+    return max(aligns) if aligns else None
+
+
+def _member_alignment(member_die, type_die, info: TypeInfo) -> int | None:
+    explicit = _int_attr(member_die, "DW_AT_alignment")
+    if explicit:
+        return explicit
+    for _ in range(32):
+        if type_die is None or type_die.tag not in TRANSPARENT:
+            break
+        type_die = _ref(type_die)
+    if type_die is not None and type_die.tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
+        inner = [(None, _member_alignment(c, _ref(c), type_info(_ref(c), 8)))
+                 for c in type_die.iter_children() if c.tag == "DW_TAG_member"]
+        return _alignment(type_die, inner)
+    if type_die is not None and type_die.tag == "DW_TAG_array_type":
+        element = _ref(type_die)
+        return _member_alignment(type_die, element, type_info(element, 8)) if element is not None else None
+    return info.size if info.kind in ("int", "float", "bool", "pointer", "enum") else None
+
+
+def struct_layout(die, address_size: int, origin: str, name: str | None = None) -> StructLayout:
+    members = []
+    for child in die.iter_children():
+        if child.tag != "DW_TAG_member":
+            continue
+        type_die = _ref(child)
+        info = type_info(type_die, address_size)
+        offset = _int_attr(child, "DW_AT_data_member_location")
+        members.append((Member(_name(child), offset, info), _member_alignment(child, type_die, info)))
+    return StructLayout(name or _name(die), _int_attr(die, "DW_AT_byte_size"), _alignment(die, members),
+                        tuple(m for m, _ in members), origin)
+
+
+def signature_of(die, address_size: int, name: str, origin: str) -> Signature:
+    """A subprogram or subroutine type's return and parameter types."""
+    params = tuple(type_info(_ref(c), address_size) for c in die.iter_children()
+                   if c.tag == "DW_TAG_formal_parameter")
+    return Signature(name, type_info(_ref(die), address_size), params, origin)
+
+
+#: The C probe object names each header function ``polyboard_abi_<name>``: a pointer to it.
+PROBE_PREFIX = "polyboard_abi_"
+GO_STRUCT = re.compile(r"(?:^|\.)_Ctype_struct_(\w+)$")
+
+
+def language_of(top_die) -> str:
+    language = _int_attr(top_die, "DW_AT_language")
+    if language in LANG_C:
+        return "c"
+    if language in LANG_RUST:
+        return "rust"
+    if language in LANG_GO:
+        return "go"
+    return "other"
+
+
+def read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str],
+               languages: tuple[str, ...] = ("c", "rust", "go")) -> DwarfFacts:
+    """:func:`_read_dwarf`, with a DWARF pyelftools cannot read reported in ``error``."""
+    from elftools.common.exceptions import ELFError
+    try:
+        return _read_dwarf(data, label, structs=structs, functions=functions, languages=languages)
+    except ELFError as exc:
+        return DwarfFacts(error=f"{type(exc).__name__}: {exc}")
+
+
+def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[str],
+                languages: tuple[str, ...]) -> DwarfFacts:
+    """The layouts of *structs* and the signatures of *functions* (C names) in one ELF file.
+
+    C: ``struct <name>`` and a subprogram ``<name>`` or a probe variable ``polyboard_abi_<name>``;
+    Rust: a struct whose name is the C name without underscores, case-insensitively
+    (``kern_stats`` -> ``KernStats``), and the ``#[no_mangle]`` subprogram ``<name>``;
+    Go: cgo's ``_Ctype_struct_<name>`` (Go's view of the C struct)."""
+    elf = open_elf(data)
+    facts = DwarfFacts()
+    if not elf.has_dwarf_info():
+        return facts
+    dwarf = dwarf_info(data, elf)
+    wanted_rust = {normalise(n): n for n in structs}
+    for unit in dwarf.iter_CUs():
+        top = unit.get_top_DIE()
+        language = language_of(top)
+        if language == "other":
+            continue
+        facts.has_dwarf = True
+        facts.languages.add(language)
+        if language not in languages:  # e.g. the Rust core linked into a Go program: large, not needed
+            continue
+        address_size = unit["address_size"]
+        origin = f"{label} ({language})"
+        for die in unit.iter_DIEs():
+            tag = die.tag
+            if tag == "DW_TAG_structure_type" and die.has_children and "DW_AT_declaration" not in die.attributes:
+                name = _name(die)
+                c_name = None
+                if language == "c" and name in structs:
+                    c_name = name
+                elif language == "rust" and normalise(name) in wanted_rust:
+                    c_name = wanted_rust[normalise(name)]
+                elif language == "go":
+                    match = GO_STRUCT.search(name)
+                    if match and match.group(1) in structs:
+                        c_name = match.group(1)
+                if c_name and (language, c_name) not in facts.structs:
+                    facts.structs[(language, c_name)] = struct_layout(die, address_size, origin, name)
+            elif tag == "DW_TAG_subprogram" and language in ("c", "rust"):
+                name = _name(die)
+                if name in functions and (language, name) not in facts.functions:
+                    facts.functions[(language, name)] = signature_of(die, address_size, name, origin)
+            elif tag == "DW_TAG_variable" and language == "c":
+                name = _name(die)
+                if name.startswith(PROBE_PREFIX) and name[len(PROBE_PREFIX):] in functions:
+                    target = type_die = _ref(die)
+                    for _ in range(8):  # const pointer to the function type
+                        if target is None or target.tag == "DW_TAG_subroutine_type":
+                            break
+                        target = _ref(target)
+                    if target is not None and type_die is not None:
+                        function = name[len(PROBE_PREFIX):]
+                        facts.functions[("c", function)] = signature_of(target, address_size, function, origin)
+    return facts
+
+
+def normalise(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def defined_symbols(data: bytes) -> set[str]:
+    """Global symbols an object defines (to find a staticlib's members that implement a header)."""
+    elf = open_elf(data)
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        return set()
+    return {s.name for s in symtab.iter_symbols()
+            if s["st_shndx"] != "SHN_UNDEF" and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")}
+
+
+def crate_members(members: list[tuple[str, bytes]], functions: set[str],
+                  index: dict[str, set[str]] | None = None) -> list[tuple[str, bytes]]:
+    """The members of a Rust staticlib that belong to the crate implementing *functions*: those
+    defining one of them (from the archive's symbol *index* when it has one), plus members of
+    the same crate (rustc names members ``<crate>-<hash>.<crate>.<cgu>.rcgu.o``); core's and
+    compiler_builtins' are skipped."""
+    def member(label: str) -> str:
+        return label[label.index("(") + 1:-1] if label.endswith(")") and "(" in label else label
+
+    if index:
+        own = [(label, body) for label, body in members if index.get(member(label), set()) & functions]
+    else:
+        own = [(label, body) for label, body in members if defined_symbols(body) & functions]
+    prefixes = {label.rsplit("(", 1)[-1].split(".", 1)[0] for label, _ in own}
+    chosen = {label for label, _ in own}
+    return [(label, body) for label, body in members
+            if label in chosen or label.rsplit("(", 1)[-1].split(".", 1)[0] in prefixes]
+
+
+# -- comparison and messages ------------------------------------------------------------------------
+
+def _cell(member: Member | None) -> str:
+    if member is None:
+        return "(missing)"
+    offset = "?" if member.offset is None else str(member.offset)
+    return f"@{offset} {member.type.describe()}"
+
+
+def compare_structs(name: str, layouts: list[tuple[str, StructLayout]]) -> str | None:
+    """None if every layout agrees with the first (the C header's); else a message with the first
+    difference and the layouts side by side. Members are matched by name."""
+    (ref_title, reference), others = layouts[0], layouts[1:]
+    problems = []
+    for title, layout in others:
+        if layout.size != reference.size:
+            problems.append(f"size {reference.size} ({ref_title}) vs {layout.size} ({title})")
+        if reference.align and layout.align and layout.align != reference.align:
+            problems.append(f"alignment {reference.align} ({ref_title}) vs {layout.align} ({title})")
+        by_name = {m.name: m for m in layout.members}
+        for member in reference.members:
+            theirs = by_name.get(member.name)
+            if theirs is None:
+                problems.append(f"member '{member.name}' missing in {title}")
+            elif theirs.offset != member.offset or theirs.type.abi_key() != member.type.abi_key():
+                problems.append(f"member '{member.name}': {_cell(member)} ({ref_title}) vs {_cell(theirs)} ({title})")
+        ref_names = {m.name for m in reference.members}
+        for member in layout.members:
+            if member.name not in ref_names:
+                problems.append(f"member '{member.name}' of {title} is not in {ref_title}")
+    if not problems:
+        return None
+    for title, layout in others:
+        offsets = [m.offset for m in layout.members if m.offset is not None]
+        if title.startswith("Rust") and offsets != sorted(offsets):
+            problems.append(f"{title} lists its fields in another order than their offsets: rustc reordered "
+                            "them, is #[repr(C)] missing?")
+    titles = [ref_title] + [t for t, _ in others]
+    names = []
+    for _, layout in layouts:
+        for member in layout.members:
+            if member.name not in names:
+                names.append(member.name)
+    rows = [["member"] + titles]
+    for member_name in names:
+        row = [member_name]
+        for _, layout in layouts:
+            row.append(_cell(next((m for m in layout.members if m.name == member_name), None)))
+        rows.append(row)
+    rows.append(["(size, align)"] + [f"{layout.size}, {layout.align}" for _, layout in layouts])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = "\n".join("    " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+                      for row in rows)
+    sources = "\n".join(f"    {title}: {layout.origin}" for title, layout in layouts)
+    return (f"struct {name} differs:\n" + "\n".join(f"  - {p}" for p in problems)
+            + f"\n{table}\n  read from:\n{sources}")
+
+
+def compare_signatures(name: str, signatures: list[tuple[str, Signature]]) -> str | None:
+    """None if every signature agrees with the first (the C header's); else a message."""
+    (ref_title, reference), others = signatures[0], signatures[1:]
+    problems = []
+    for title, signature in others:
+        if len(signature.params) != len(reference.params):
+            problems.append(f"{len(reference.params)} parameter(s) ({ref_title}) vs {len(signature.params)} ({title})")
+        for index, (ours, theirs) in enumerate(zip(reference.params, signature.params)):
+            if ours.abi_key() != theirs.abi_key():
+                problems.append(f"parameter {index + 1}: {ours.describe()} ({ref_title}) vs {theirs.describe()} ({title})")
+        if reference.returns.abi_key() != signature.returns.abi_key():
+            problems.append(f"return: {reference.returns.describe()} ({ref_title}) vs "
+                            f"{signature.returns.describe()} ({title})")
+    if not problems:
+        return None
+    lines = [f"    {title}: {format_signature(s)}  [{s.origin}]" for title, s in signatures]
+    return f"function {name} differs:\n" + "\n".join(f"  - {p}" for p in problems) + "\n" + "\n".join(lines)
+
+
+def layout_record(layout: StructLayout) -> dict:
+    """A struct layout as JSON data (the ABI record, docs/abi.md)."""
+    return {"size": layout.size, "align": layout.align,
+            "members": [{"name": m.name, "offset": m.offset, "type": m.type.describe()} for m in layout.members]}
+
+
+def signature_record(signature: Signature) -> dict:
+    return {"returns": signature.returns.describe(), "params": [p.describe() for p in signature.params]}
+
+
+def format_signature(signature: Signature) -> str:
+    params = ", ".join(p.describe() for p in signature.params) or "void"
+    return f"{signature.returns.describe()} {signature.name}({params})"
+
+
+def aux_info_functions(text: str, header_paths: list[str]) -> list[str]:
+    """Function names GCC's ``-aux-info`` lists as declared in one of *header_paths*.
+
+    Lines look like ``/* /path/kernel.h:29:NC */ extern uint32_t kern_crc32 (const uint8_t *, size_t);``."""
+    names = []
+    line_re = re.compile(r"^/\* (.+?):\d+:[NO]([CF]) \*/ (.*?)(\w+) \(")
+    for line in text.splitlines():
+        match = line_re.match(line)
+        # C: a declaration (F: a definition in the header, e.g. a static inline helper: C's own)
+        if match and match.group(1) in header_paths and match.group(2) == "C" \
+                and not match.group(3).startswith("static") and match.group(4) not in names:
+            names.append(match.group(4))
+    return names
+
+
+def structs_declared_in(data: bytes, header_names: set[str]) -> list[str]:
+    """Names of the structs a C object's DWARF says were declared in one of the headers (matched
+    by file name, as the compiler recorded it) -- the probe object's way to list a header's structs."""
+    from elftools.common.exceptions import ELFError
+    elf = open_elf(data)
+    if not elf.has_dwarf_info():
+        return []
+    try:
+        dwarf = dwarf_info(data, elf)
+    except ELFError:
+        return []
+    found = []
+    for unit in dwarf.iter_CUs():
+        if language_of(unit.get_top_DIE()) != "c":
+            continue
+        program = dwarf.line_program_for_CU(unit)
+        if program is None:
+            continue
+        entries = program["file_entry"]
+        version = program["version"]
+        for die in unit.iter_DIEs():
+            if die.tag != "DW_TAG_structure_type" or not _name(die) or "DW_AT_declaration" in die.attributes:
+                continue
+            index = _int_attr(die, "DW_AT_decl_file")
+            if index is None:
+                continue
+            position = index if version >= 5 else index - 1
+            if 0 <= position < len(entries):
+                entry_name = entries[position].name
+                entry_name = entry_name.decode("utf-8", "replace") if isinstance(entry_name, bytes) else entry_name
+                if entry_name.rsplit("/", 1)[-1] in header_names and _name(die) not in found:
+                    found.append(_name(die))
+    return found
+
+
+def probe_source(headers: list[str], functions: list[str]) -> str:
+    """The C file compiled with the board's compiler to get the header's own DWARF: it includes
+    every header and takes a typed pointer to every function they declare (GCC emits DWARF only
+    for what a translation unit uses; -fno-eliminate-unused-debug-types keeps the structs)."""
+    lines = ["/* generated by polyboard's ABI checks (docs/abi.md): the C view of the headers */"]
+    lines += [f'#include "{header}"' for header in headers]
+    lines += [f"__typeof__({name}) *const {PROBE_PREFIX}{name} = {name};" for name in functions]
+    return "\n".join(lines) + "\n"
+
+
+def diff_records(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
+    """(changes that break the ABI, additions) between two ABI records (``<program>.abi.json``)."""
+    breaks, additions = [], []
+    old_libraries, new_libraries = baseline.get("libraries", {}), current.get("libraries", {})
+    for library in sorted(set(old_libraries) | set(new_libraries)):
+        old, new = old_libraries.get(library), new_libraries.get(library)
+        if new is None:
+            breaks.append(f"{library}: removed")
+            continue
+        if old is None:
+            additions.append(f"{library}: new library")
+            continue
+        for kind in ("structs", "functions"):
+            before, after = old.get(kind, {}), new.get(kind, {})
+            noun = "struct" if kind == "structs" else "function"
+            for name in sorted(set(before) | set(after)):
+                if name not in after:
+                    breaks.append(f"{library}: {noun} {name} removed")
+                elif name not in before:
+                    additions.append(f"{library}: {noun} {name} added")
+                elif before[name] != after[name]:
+                    breaks.append(f"{library}: {noun} {name} changed: {_describe_record(before[name])} -> "
+                                  f"{_describe_record(after[name])}")
+    return breaks, additions
+
+
+def _describe_record(entry: dict) -> str:
+    if "members" in entry:
+        members = ", ".join(f"{m['name']}@{m['offset']} {m['type']}" for m in entry["members"])
+        return f"{{{members}}} size {entry.get('size')} align {entry.get('align')}"
+    return f"{entry.get('returns')}({', '.join(entry.get('params', [])) or 'void'})"

@@ -1,0 +1,184 @@
+"""Fast tests of polyboard.abi (ELF/DWARF reading and comparison) and of the checks= option.
+
+Objects are compiled from a few lines of C with the real cross compiler (well under a second);
+no SCons, no cargo.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from polyboard import PolyboardError, abi
+from polyboard_plugins.abi_checks import parse_checks
+
+ARM_GCC = "arm-none-eabi-gcc"
+HARD = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+SOFT = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]
+needs_arm = pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason="arm-none-eabi-gcc is not installed")
+
+HEADER = """\
+#include <stdint.h>
+struct pair { uint8_t tag; uint32_t value; float scale; };
+uint32_t pair_value(const struct pair *p, uint32_t extra);
+"""
+
+
+def compile_c(tmp_path: Path, name: str, text: str, flags: list[str]) -> Path:
+    source = tmp_path / f"{name}.c"
+    source.write_text(text)
+    (tmp_path / "pair.h").write_text(HEADER)
+    out = tmp_path / f"{name}.o"
+    subprocess.run([ARM_GCC, *flags, f"-I{tmp_path}", "-c", "-o", str(out), str(source)], check=True)
+    return out
+
+
+@needs_arm
+def test_float_abi_of_hard_and_soft_objects(tmp_path):
+    hard = compile_c(tmp_path, "hard", "float f(float x) { return x * 2; }\n", HARD)
+    soft = compile_c(tmp_path, "soft", "float f(float x) { return x * 2; }\n", SOFT)
+    found_hard = abi.float_abi_of(abi.open_elf(hard.read_bytes()))
+    found_soft = abi.float_abi_of(abi.open_elf(soft.read_bytes()))
+    assert found_hard.abi == "hard" and "Tag_ABI_VFP_args=1" in found_hard.detail
+    assert found_soft.abi == "soft" and "Tag_ABI_VFP_args=0" in found_soft.detail
+    assert abi.float_abi_mismatch(found_soft, "hard")
+    assert not abi.float_abi_mismatch(found_hard, "hard")
+    assert abi.float_abi_mismatch(found_hard, "softfp")  # softfp passes floats like soft
+
+
+@needs_arm
+def test_archive_members_are_named_and_read(tmp_path):
+    soft = compile_c(tmp_path, "a_rather_long_object_name_over_16", "int g(void) { return 1; }\n", SOFT)
+    archive = tmp_path / "libsoft.a"
+    subprocess.run(["arm-none-eabi-ar", "rcD", str(archive), str(soft)], check=True)
+    inputs = list(abi.elf_inputs(str(archive), "libsoft.a"))
+    assert [label for label, _ in inputs] == ["libsoft.a(a_rather_long_object_name_over_16.o)"]
+    assert abi.float_abi_of(abi.open_elf(inputs[0][1])).abi == "soft"
+    index = abi.archive_symbol_index(archive.read_bytes())
+    assert index == {"a_rather_long_object_name_over_16.o": {"g"}}
+    assert abi.crate_members(inputs, {"g"}, index) == inputs
+    assert abi.crate_members(inputs, {"other"}, index) == []
+
+
+@needs_arm
+def test_c_struct_layout_and_probe_signature_from_dwarf(tmp_path):
+    probe = compile_c(tmp_path, "probe", abi.probe_source(["pair.h"], ["pair_value"]),
+                      HARD + ["-g", "-fno-eliminate-unused-debug-types"])
+    data = probe.read_bytes()
+    assert abi.structs_declared_in(data, {"pair.h"}) == ["pair"]
+    facts = abi.read_dwarf(data, "probe.o", structs={"pair"}, functions={"pair_value"})
+    layout = facts.structs[("c", "pair")]
+    assert (layout.size, layout.align) == (12, 4)
+    assert [(m.name, m.offset, m.type.describe()) for m in layout.members] == \
+        [("tag", 0, "uint8"), ("value", 4, "uint32"), ("scale", 8, "float32")]
+    signature = facts.functions[("c", "pair_value")]
+    assert abi.format_signature(signature) == "uint32 pair_value(pointer(4), uint32)"
+
+
+@needs_arm
+def test_an_object_without_debug_info_has_no_dwarf(tmp_path):
+    plain = compile_c(tmp_path, "plain", '#include "pair.h"\nint h(struct pair *p) { return p->tag; }\n', HARD)
+    assert not abi.read_dwarf(plain.read_bytes(), "plain.o", structs={"pair"}, functions=set()).has_dwarf
+
+
+def test_aux_info_lists_the_headers_functions_only():
+    text = ("/* /usr/include/stdio.h:10:NC */ extern int printf (const char *, ...);\n"
+            "/* /t/include/kernel.h:29:NC */ extern uint32_t kern_crc32 (const uint8_t *, size_t);\n"
+            "/* /t/include/kernel.h:36:NC */ extern float kern_scale (float, float);\n"
+            "/* /t/include/kernel.h:40:NF */ static int kern_helper (int x); /* (x) int x; */\n")
+    assert abi.aux_info_functions(text, ["/t/include/kernel.h"]) == ["kern_crc32", "kern_scale"]
+
+
+U32, U16, F32 = abi.TypeInfo("int", 4, False, "u32"), abi.TypeInfo("int", 2, False, "u16"), abi.TypeInfo("float", 4)
+
+
+def layout(*members, size=12, align=4):
+    return abi.StructLayout("s", size, align, tuple(abi.Member(n, o, t) for n, o, t in members), "obj")
+
+
+def test_equal_layouts_pass_whatever_the_type_names():
+    c = layout(("a", 0, abi.TypeInfo("int", 4, False, "uint32_t")), ("b", 4, F32), size=8)
+    rust = layout(("a", 0, U32), ("b", 4, F32), size=8)
+    assert abi.compare_structs("s", [("C", c), ("Rust", rust)]) is None
+
+
+def test_a_reordered_member_is_named_with_both_layouts():
+    c = layout(("a", 0, U32), ("b", 4, U32), ("c", 8, F32))
+    rust = layout(("b", 0, U32), ("a", 4, U32), ("c", 8, F32))
+    message = abi.compare_structs("s", [("C", c), ("Rust", rust)])
+    assert "member 'a': @0 uint32 (C) vs @4 uint32 (Rust)" in message
+    assert "is #[repr(C)] missing?" not in message  # Rust lists its fields in offset order
+
+
+def test_a_width_change_and_a_missing_member():
+    c = layout(("a", 0, U32), ("b", 4, U32), ("c", 8, F32))
+    rust = layout(("a", 0, U16), ("b", 4, U32), size=8)
+    message = abi.compare_structs("s", [("C", c), ("Rust", rust)])
+    assert "size 12 (C) vs 8 (Rust)" in message
+    assert "member 'a': @0 uint32 (C) vs @0 uint16 (Rust)" in message
+    assert "member 'c' missing in Rust" in message
+    assert "(missing)" in message  # the table shows the hole
+
+
+def test_rust_fields_out_of_offset_order_hint_at_a_missing_repr_c():
+    c = layout(("tag", 0, abi.TypeInfo("int", 1, False)), ("value", 4, U32))
+    rust = layout(("tag", 4, abi.TypeInfo("int", 1, False)), ("value", 0, U32), size=8)
+    assert "is #[repr(C)] missing?" in abi.compare_structs("s", [("C", c), ("Rust KernPair", rust)])
+
+
+def test_a_widened_parameter_is_named():
+    c = abi.Signature("f", U32, (U32, abi.TypeInfo("pointer", 4)))
+    rust = abi.Signature("f", U32, (abi.TypeInfo("int", 8, False), abi.TypeInfo("pointer", 4)))
+    message = abi.compare_signatures("f", [("C", c), ("Rust", rust)])
+    assert "parameter 1: uint32 (C) vs uint64 (Rust)" in message
+    assert abi.compare_signatures("f", [("C", c), ("Rust", c)]) is None
+
+
+def test_signedness_counts():
+    c = abi.Signature("f", abi.TypeInfo("int", 4, True), ())
+    rust = abi.Signature("f", U32, ())
+    assert "return: int32 (C) vs uint32 (Rust)" in abi.compare_signatures("f", [("C", c), ("Rust", rust)])
+
+
+def test_checks_option():
+    assert parse_checks("") == {}
+    assert parse_checks("float_abi=off,struct_layout=warn") == {"float_abi": "off", "struct_layout": "warn"}
+    assert set(parse_checks("all=off").values()) == {"off"}
+    with pytest.raises(PolyboardError, match="unknown check 'float'; valid checks: float_abi, struct_layout"):
+        parse_checks("float=off")
+    with pytest.raises(PolyboardError, match="needs a mode"):
+        parse_checks("float_abi=maybe")
+
+
+def test_diff_records():
+    old = {"libraries": {"libk.a": {"structs": {"s": {"size": 4, "align": 4, "members": [
+        {"name": "a", "offset": 0, "type": "uint32"}]}}, "functions": {"f": {"returns": "uint32", "params": []},
+                                                                      "g": {"returns": "uint32", "params": []}}}}}
+    new = {"libraries": {"libk.a": {"structs": {"s": {"size": 8, "align": 8, "members": [
+        {"name": "a", "offset": 0, "type": "uint64"}]}}, "functions": {"f": {"returns": "uint32", "params": []},
+                                                                      "h": {"returns": "int32", "params": ["pointer(4)"]}}}}}
+    breaks, additions = abi.diff_records(old, new)
+    assert breaks == ["libk.a: struct s changed: {a@0 uint32} size 4 align 4 -> {a@0 uint64} size 8 align 8",
+                      "libk.a: function g removed"]
+    assert additions == ["libk.a: function h added"]
+    assert abi.diff_records(old, old) == ([], [])
+
+
+@pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None, reason="riscv64-unknown-elf-gcc is not installed")
+def test_riscv_objects_are_relocated_for_pyelftools(tmp_path):
+    """pyelftools 0.33 cannot apply RISC-V relocations (RELA: the .debug_str offsets are in them)."""
+    (tmp_path / "pair.h").write_text(HEADER)
+    source = tmp_path / "probe.c"
+    source.write_text(abi.probe_source(["pair.h"], ["pair_value"]))
+    out = tmp_path / "probe.o"
+    subprocess.run(["riscv64-unknown-elf-gcc", "-march=rv32imac", "-mabi=ilp32", "--specs=picolibc.specs", "-g",
+                    "-fno-eliminate-unused-debug-types", f"-I{tmp_path}", "-c", "-o", str(out), str(source)], check=True)
+    data = out.read_bytes()
+    assert abi.structs_declared_in(data, {"pair.h"}) == ["pair"]
+    facts = abi.read_dwarf(data, "probe.o", structs={"pair"}, functions={"pair_value"})
+    assert not facts.error
+    assert [(m.name, m.offset) for m in facts.structs[("c", "pair")].members] == [("tag", 0), ("value", 4), ("scale", 8)]
+    assert abi.format_signature(facts.functions[("c", "pair_value")]) == "uint32 pair_value(pointer(4), uint32)"
