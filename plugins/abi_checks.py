@@ -172,10 +172,11 @@ def probe_object(build, artifact):
     # GCC's -aux-info list holds absolute paths, so it lives in a temporary folder only.
     env.Command([target, env.File(target.abspath[:-2] + ".c")], headers,
                 Action(probe_action, f"ABI     [{build.board.id}] $TARGET", varlist=["ABI_PROBE_SIGNATURE"]),
-                ABI_PROBE_SIGNATURE=signature((build.board.c, build.board.cpu, build.cpu_flags, build.board.defines,
+                ABI_PROBE_SIGNATURE=signature((build.board.c, build.board.cpu, build.cpu_flags,
+                                               [*build.board.defines, *build.defines],
                                                [os.path.relpath(d, build.root) for d in include_dirs])),
                 ABI_INCLUDE_DIRS=include_dirs, ABI_ROOT=str(build.root), POLYBOARD_BOARD=build.board,
-                ABI_CPU_FLAGS=tuple(build.cpu_flags))
+                ABI_CPU_FLAGS=tuple(build.cpu_flags), ABI_DEFINES=(*build.board.defines, *build.defines))
     return target
 
 
@@ -229,7 +230,7 @@ def probe_action(target, source, env):
                 relative.append(os.path.relpath(header, folder))
                 break
     board = env["POLYBOARD_BOARD"]
-    compiler = [f"{board.c.prefix}gcc", *env["ABI_CPU_FLAGS"], *board.c.cflags, *(f"-D{d}" for d in board.defines)]
+    compiler = [f"{board.c.prefix}gcc", *env["ABI_CPU_FLAGS"], *board.c.cflags, *(f"-D{d}" for d in env["ABI_DEFINES"])]
     includes = [f"-I{d}" for d in env["ABI_INCLUDE_DIRS"]]
     source_c = out.with_suffix(".c")
     source_c.write_text(abi.probe_source(relative, []), encoding="utf-8")

@@ -54,7 +54,8 @@ def polyboard_configure_board(build):
         LIBS=[],
         BOARD_LIBFLAGS=literals(f"-l{lib}" for lib in board.c.libs),
         # -D flags of their own: SCons's CPPDEFINES would expand a define's value again.
-        BOARD_DEFINES=literals(f"-D{define}" for define in [*board.defines, f'BOARD_NAME="{board.id}"']),
+        BOARD_DEFINES=literals(f"-D{define}" for define in [*board.defines, *build.defines,
+                                                                  f'BOARD_NAME="{board.id}"']),
         PREFIX_MAP=literal(f"-ffile-prefix-map={build.root}=."),
     )
     env.SetDefault(CPPPATH=[])  # appended to by other plugins (hooks run in any order)

@@ -118,6 +118,7 @@ def requested_features(build, component, crate_dir: Path, crate_rel: str) -> lis
     that know it: a board-support feature of one crate must not break the others)."""
     from_line = [f for f in build.options.get("features", "").split(",") if f]
     from_board = list(build.board.rust.features) if build.board.rust is not None else []
+    from_board += build.cargo_features  # switched on by plugins (trace=1): for the crates that know them
     wanted = sorted(set(component.options.get("features", [])) | set(from_line))
     if not wanted and not from_board:
         return wanted

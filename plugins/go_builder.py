@@ -133,10 +133,11 @@ def link_name(library: str) -> str:
     return stem[:-2] if stem.endswith(".a") else stem
 
 
-def build_tags(board, option: str) -> list[str]:
-    """The board's go.tags, then the command line's ``tags=a,b``, without duplicates."""
+def build_tags(board, option: str, switched: list[str] = ()) -> list[str]:
+    """The board's go.tags, the command line's ``tags=a,b``, then the tags plugins switched on
+    (``build.go_tags``), without duplicates."""
     tags: list[str] = []
-    for tag in [*board.go.tags, *option.split(",")]:
+    for tag in [*board.go.tags, *option.split(","), *switched]:
         tag = tag.strip()
         if tag and tag not in tags:
             tags.append(tag)
@@ -340,7 +341,7 @@ def _declare(build, component, mode: str) -> Artifact:
             raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
     build.uses_tool("go", go, version_argv=[go, "version"])
-    tags = build_tags(board, build.options.get("tags", ""))
+    tags = build_tags(board, build.options.get("tags", ""), build.go_tags)
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
                 libs=tuple(lib.library for lib in libs),
                 include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs))
@@ -442,7 +443,7 @@ def polyboard_editor_settings(build, components):
     env["CGO_CFLAGS"] += " " + cgo_flag_list([*includes, f"-ffile-prefix-map={build.root}=."], "the checkout path")
     env["CGO_LDFLAGS"] = cgo_flag_list([*(f"-L{os.path.dirname(lib.abspath)}" for lib in libraries),
                                         *(f"-l{link_name(lib.abspath)}" for lib in libraries)], "the checkout path")
-    tags = build_tags(board, build.options.get("tags", ""))
+    tags = build_tags(board, build.options.get("tags", ""), build.go_tags)
     if tags:
         env["GOFLAGS"] = "-tags=" + ",".join(tags)
     env = {k: v for k, v in env.items() if v}

@@ -75,7 +75,7 @@ def declare_tinygo(build, component, mode: str) -> Artifact:
     options = component.options
     module_dir, target_package, package_arg = go_builder.locate_package(build, component)
     libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
-    tags = go_builder.build_tags(board, build.options.get("tags", ""))
+    tags = go_builder.build_tags(board, build.options.get("tags", ""), build.go_tags)
     job = TinyGoJob(build=build, mode=mode, tinygo=tinygo, module_dir=module_dir, package=package_arg,
                     tags=tuple(tags), libs=tuple(lib.library for lib in libs if lib.library is not None),
                     stage_dir=build.abspath("go", component.name),

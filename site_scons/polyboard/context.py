@@ -78,6 +78,10 @@ class BoardBuild:
     linker_script: Any = None  # the SCons node of the board's linker script (generated or the board's own)
     memory_x: Any = None       # the SCons node of the generated memory.x (cortex-m-rt's memory map)
     generated: list = attrs.field(factory=list)  # every file generated from the board's [memory] table
+    # Switches plugins turn on in every language at once (polyboard_switches, e.g. trace=1):
+    defines: list = attrs.field(factory=list)         # C: -D on every C/assembly file and the ABI probe
+    go_tags: list = attrs.field(factory=list)         # Go: build tags of every Go program and test
+    cargo_features: list = attrs.field(factory=list)  # Rust: features, for the crates that define them
     offline: bool = False  # offline=1: no network; tools build from vendored sources (docs/dependencies.md)
     tools: dict = attrs.field(factory=dict)  # name -> ToolUse: what toolchains.lock pins (toolchains.py)
 

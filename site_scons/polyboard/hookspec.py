@@ -37,6 +37,20 @@ def polyboard_register(registry: "Registry") -> None:
 
 
 @hookspec
+def polyboard_switches(build: "BoardBuild") -> None:
+    """Switch something on in every language of a board at once (e.g. ``trace=1``).
+
+    Called once per selected board before :func:`polyboard_configure_board`, so the toolchain
+    plugins see the result. Append to the build context's typed lists, never replace them:
+    ``build.defines`` (C defines, ``NAME`` or ``NAME=value``, for every C and assembly file and the
+    ABI probe), ``build.go_tags`` (build tags of every Go program and test) and
+    ``build.cargo_features`` (cargo features, enabled for each crate whose Cargo.toml defines them).
+
+    :param build: the board's build context; ``build.options`` holds the command line's options.
+    """
+
+
+@hookspec
 def polyboard_configure_board(build: "BoardBuild") -> None:
     """Prepare a board's SCons environment before any of its components is declared.
 

@@ -231,6 +231,9 @@ class Hooks:
     def go_backend(self, build):
         return self._call("polyboard_go_backend", build=build)
 
+    def switches(self, build) -> None:
+        self._call("polyboard_switches", build=build)
+
     def configure_board(self, build) -> None:
         self._call("polyboard_configure_board", build=build)
 

@@ -180,6 +180,7 @@ class Project:
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
                                offline=offline, cpu_flags=self.hooks.cpu_flags(board))
+            self.hooks.switches(build)
             self.hooks.configure_board(build)
             if ide.IDE in self.verbs:
                 ide.prepare(build)

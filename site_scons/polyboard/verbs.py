@@ -9,6 +9,7 @@ keep going, see project.py) gets a row too, so the table shows every board that 
 
 from __future__ import annotations
 
+import collections
 import os
 import shlex
 import subprocess
@@ -23,6 +24,7 @@ from . import failures, jobs, spawn
 
 TIMEOUT_STATUS = 124
 NOT_BUILT_STATUS = 2  # SCons's own status for a failed build
+KEPT_LINES = 10_000  # a run's output kept for the summary hooks (a chatty program stays bounded)
 
 
 @attrs.frozen
@@ -33,6 +35,8 @@ class RunResult:
     status: int
     seconds: float
     note: str = ""
+    program: str = ""   # the program's path ("" when it was not built)
+    output: tuple = ()  # the run's output lines, for plugins that read records from it (tracing)
 
     @property
     def passed(self) -> bool:
@@ -134,9 +138,10 @@ def run_action(target, source, env) -> int:
     print(f"polyboard: {board.id}: {verb} {artifact.component}: {' '.join(argv)}", flush=True)
     started = time.monotonic()
     note = ""
+    output: collections.deque = collections.deque(maxlen=KEPT_LINES)
     try:
         with jobs.tokens():
-            status = _stream(argv, board.id, timeout, build.env["ENV"])
+            status = _stream(argv, board.id, timeout, build.env["ENV"], output)
     except subprocess.TimeoutExpired:
         status, note = TIMEOUT_STATUS, f"timed out after {timeout:g} s"
         print(f"polyboard: {board.id}: {artifact.component} {note}: the program did not exit "
@@ -146,15 +151,17 @@ def run_action(target, source, env) -> int:
         print(f"polyboard: {board.id}: {argv[0]} not found", file=sys.stderr, flush=True)
     elapsed = time.monotonic() - started
     with _LOCK:
-        project.results.append(RunResult(board.id, artifact.component, verb, status, elapsed, note))
+        project.results.append(RunResult(board.id, artifact.component, verb, status, elapsed, note,
+                                         source[0].abspath, tuple(output)))
     if status != 0:
         print(f"polyboard: {board.id}: {verb} {artifact.component} failed with exit status {status}",
               file=sys.stderr, flush=True)
     return 0
 
 
-def _stream(argv: list[str], board_id: str, timeout: float, env: dict) -> int:
-    """Run with output streamed line by line (prefixed when several boards share the terminal)."""
+def _stream(argv: list[str], board_id: str, timeout: float, env: dict, output: collections.deque | None = None) -> int:
+    """Run with output streamed line by line (prefixed when several boards share the terminal);
+    the lines are also kept in *output* (a bounded deque)."""
     spawn._log(argv, env)
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                env={k: str(v) for k, v in env.items()}, start_new_session=True)
@@ -163,8 +170,11 @@ def _stream(argv: list[str], board_id: str, timeout: float, env: dict) -> int:
     def pump():
         assert process.stdout is not None
         for raw in iter(process.stdout.readline, b""):
-            sys.stdout.write(f"[{board_id}] {raw.decode(errors='replace')}")
+            line = raw.decode(errors="replace")
+            sys.stdout.write(f"[{board_id}] {line}")
             sys.stdout.flush()
+            if output is not None:
+                output.append(line.rstrip("\r\n"))
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()

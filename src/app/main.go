@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	kern.TraceMain()
 	fmt.Printf("hello from polyboard app on %s/%s\n", runtime.GOOS, runtime.GOARCH)
 	failures := 0
 	check := func(ok bool, what string) {
@@ -70,6 +71,7 @@ func main() {
 
 	check(kern.ABIVersion() == kern.ABIVersionHeader, "abi version")
 
+	kern.TraceReport(os.Stdout)
 	if failures > 0 {
 		fmt.Printf("FAILED: %d check(s) failed\n", failures)
 		os.Exit(1)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "trace.h"
 
 #ifndef BOARD_NAME
 #define BOARD_NAME "unknown"
@@ -38,15 +39,17 @@ static long centi(float f)
 
 int main(void)
 {
+    TRACE_MAIN_ENTERED();
     printf("hello from polyboard firmware on %s\n", BOARD_NAME);
 
     static const char check_input[] = "123456789";
-    uint32_t crc = kern_crc32((const uint8_t *)check_input, strlen(check_input));
+    uint32_t crc = TRACE_CALL(KERN_FN_CRC32, kern_crc32((const uint8_t *)check_input, strlen(check_input)));
     printf("crc32(123456789) = %08" PRIx32 "\n", crc);
     check(crc == 0xcbf43926u, "crc32 check value");
 
     struct kern_stats st;
-    int32_t rc = kern_stats_compute(samples, sizeof samples / sizeof samples[0], &st);
+    int32_t rc = TRACE_CALL(KERN_FN_STATS_COMPUTE,
+                            kern_stats_compute(samples, sizeof samples / sizeof samples[0], &st));
     check(rc == 0, "kern_stats_compute returned 0");
     if (rc == 0) {
         printf("stats: count=%" PRIu32 " min=%" PRIu32 " max=%" PRIu32 " mean*100=%ld\n",
@@ -55,12 +58,13 @@ int main(void)
         check(st.mean == 17.5f, "stats mean == 17.5");
     }
 
-    float scaled = kern_scale(1.5f, 4.0f);
+    float scaled = TRACE_CALL(KERN_FN_SCALE, kern_scale(1.5f, 4.0f));
     printf("scale(1.5, 4.0)*100 = %ld\n", centi(scaled));
     check(scaled == 6.0f, "kern_scale(1.5, 4.0) == 6.0");
 
-    check(kern_abi_version() == KERN_ABI_VERSION, "abi version");
+    check(TRACE_CALL(KERN_FN_ABI_VERSION, kern_abi_version()) == KERN_ABI_VERSION, "abi version");
 
+    TRACE_REPORT();
     printf("%s: %d check(s) failed\n", failures ? "FAILED" : "OK", failures);
     return failures ? 1 : 0;
 }

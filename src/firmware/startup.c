@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "trace.h"
+
 extern uint32_t _estack;
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss;
 
@@ -125,6 +127,9 @@ void __attribute__((weak)) _fini(void) {}
 
 static void start_c(void)
 {
+#ifdef POLYBOARD_TRACE
+    uint64_t reset_ticks = trace_ticks();   /* kept in a register or the stack: .bss is not ready */
+#endif
     /* Copy initialised data from flash to RAM. */
     uint32_t *src = &_sidata;
     for (uint32_t *dst = &_sdata; dst < &_edata; )
@@ -138,6 +143,9 @@ static void start_c(void)
     initialise_monitor_handles();   /* rdimon: semihosting stdin/stdout/stderr */
 #else
     init_tls();                     /* picolibc's stdio needs no set-up; its errno does */
+#endif
+#ifdef POLYBOARD_TRACE
+    trace_boot(reset_ticks);        /* paints the free RAM: the stack's high-water mark */
 #endif
     __libc_init_array();            /* C/C++ static constructors */
     exit(main());

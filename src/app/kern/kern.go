@@ -38,7 +38,10 @@ func CRC32(b []byte) uint32 {
 	if len(b) > 0 {
 		p = (*C.uint8_t)(unsafe.Pointer(&b[0]))
 	}
-	return uint32(C.kern_crc32(p, C.size_t(len(b))))
+	t := traceStart()
+	crc := uint32(C.kern_crc32(p, C.size_t(len(b))))
+	traceEnd(fnCRC32, t)
+	return crc
 }
 
 // Stats returns count/min/max/mean of samples, computed by the Rust kernel.
@@ -47,7 +50,9 @@ func Stats(samples []uint32) (KernStats, error) {
 		return KernStats{}, ErrInvalid
 	}
 	var out C.struct_kern_stats
+	t := traceStart()
 	rc := C.kern_stats_compute((*C.uint32_t)(unsafe.Pointer(&samples[0])), C.size_t(len(samples)), &out)
+	traceEnd(fnStatsCompute, t)
 	if rc != 0 {
 		return KernStats{}, ErrInvalid
 	}
@@ -75,10 +80,16 @@ func statsRaw(samples []uint32, n int, withOut bool) int32 {
 
 // Scale returns v*f, computed by the Rust kernel (floats in registers).
 func Scale(v, f float32) float32 {
-	return float32(C.kern_scale(C.float(v), C.float(f)))
+	t := traceStart()
+	scaled := float32(C.kern_scale(C.float(v), C.float(f)))
+	traceEnd(fnScale, t)
+	return scaled
 }
 
 // ABIVersion returns the kernel's ABI version.
 func ABIVersion() uint32 {
-	return uint32(C.kern_abi_version())
+	t := traceStart()
+	version := uint32(C.kern_abi_version())
+	traceEnd(fnABIVersion, t)
+	return version
 }

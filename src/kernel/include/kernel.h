@@ -38,6 +38,19 @@ float kern_scale(float value, float factor);
 /* Returns KERN_ABI_VERSION. */
 uint32_t kern_abi_version(void);
 
+#ifdef POLYBOARD_TRACE
+/* `scons trace=1` (the kernel's cargo feature "trace"): the functions above, numbered, and how
+ * often each was called. */
+enum kern_function {
+    KERN_FN_CRC32,
+    KERN_FN_STATS_COMPUTE,
+    KERN_FN_SCALE,
+    KERN_FN_ABI_VERSION,
+    KERN_FN_COUNT
+};
+uint32_t kern_trace_calls(uint32_t function);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,44 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
     }
 }
 
+/// Call counters for `scons trace=1` (feature `trace`; docs/tracing.md). Without the feature
+/// neither the counters nor `kern_trace_calls` exist, so a release image holds no tracing code.
+#[cfg(feature = "trace")]
+mod trace {
+    use core::sync::atomic::{AtomicU32, Ordering};
+
+    /// Function numbers: `enum kern_function` in kernel.h.
+    pub const CRC32: usize = 0;
+    pub const STATS_COMPUTE: usize = 1;
+    pub const SCALE: usize = 2;
+    pub const ABI_VERSION: usize = 3;
+    const COUNT: usize = 4;
+
+    static CALLS: [AtomicU32; COUNT] = [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)];
+
+    /// One more call of `function`. Go calls the kernel from several threads; ARMv6-M (Cortex-M0)
+    /// has no atomic read-modify-write, and runs one thread, so a load and a store do there.
+    #[inline(always)]
+    pub fn count(function: usize) {
+        #[cfg(target_has_atomic = "32")]
+        CALLS[function].fetch_add(1, Ordering::Relaxed);
+        #[cfg(not(target_has_atomic = "32"))]
+        CALLS[function].store(CALLS[function].load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    pub fn calls(function: u32) -> u32 {
+        CALLS.get(function as usize).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Counts a call of the named C function when the `trace` feature is on; nothing otherwise.
+macro_rules! traced {
+    ($function:ident) => {
+        #[cfg(feature = "trace")]
+        trace::count(trace::$function);
+    };
+}
+
 /// Statistics over a sample set; C name `struct kern_stats`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -95,6 +133,7 @@ pub fn stats(samples: &[u32]) -> Option<KernStats> {
 /// `data` must point to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn kern_crc32(data: *const u8, len: usize) -> u32 {
+    traced!(CRC32);
     if data.is_null() || len == 0 {
         return crc32(&[]);
     }
@@ -113,6 +152,7 @@ pub unsafe extern "C" fn kern_stats_compute(
     n: usize,
     out: *mut KernStats,
 ) -> i32 {
+    traced!(STATS_COMPUTE);
     if samples.is_null() || out.is_null() || n == 0 {
         return -1;
     }
@@ -128,13 +168,23 @@ pub unsafe extern "C" fn kern_stats_compute(
 /// C: `float kern_scale(float value, float factor);`
 #[no_mangle]
 pub extern "C" fn kern_scale(value: f32, factor: f32) -> f32 {
+    traced!(SCALE);
     value * factor
 }
 
 /// C: `uint32_t kern_abi_version(void);`
 #[no_mangle]
 pub extern "C" fn kern_abi_version() -> u32 {
+    traced!(ABI_VERSION);
     ABI_VERSION
+}
+
+/// C: `uint32_t kern_trace_calls(uint32_t function);` (`trace` feature only): how often the
+/// function numbered `function` (`enum kern_function`) was called; 0 for an unknown number.
+#[cfg(feature = "trace")]
+#[no_mangle]
+pub extern "C" fn kern_trace_calls(function: u32) -> u32 {
+    trace::calls(function)
 }
 
 
