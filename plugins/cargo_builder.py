@@ -16,6 +16,7 @@ so a checkout elsewhere fetches the same artifact from a shared CacheDir.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,7 +38,7 @@ from polyboard.component_options import option
 from polyboard.context import Artifact
 from polyboard.errors import action_error
 from polyboard.scons_data import node_name, signature
-from polyboard import dependencies, jobs, spawn
+from polyboard import dependencies, jobs, spawn, status
 
 DEBIAN_CARGO = "/usr/bin/cargo"
 DEBIAN_RUSTC = "/usr/bin/rustc"
@@ -337,17 +338,49 @@ def package_name(package_id: str) -> str:
 
 
 class Progress:
-    """One line every PROGRESS_AFTER seconds while cargo runs long (a first build of ``core``
-    takes about 25 s with nothing else on the screen): the crates compiled so far, from cargo's
-    own ``compiler-artifact`` messages. Quick runs print nothing."""
+    """What a long cargo run is doing (a first build of ``core`` takes about 25 s with nothing
+    else on the screen): the crates compiled so far, from cargo's own ``compiler-artifact``
+    messages, out of the total of the last run of the same build when there was one (cargo does
+    not announce it; *remember* is where it is kept).
 
-    def __init__(self, label: str, interval: float = PROGRESS_AFTER):
+    On a terminal: the live status line (polyboard.status). Elsewhere (CI): one plain line every
+    PROGRESS_AFTER seconds. Quick runs print nothing either way."""
+
+    def __init__(self, label: str, interval: float = PROGRESS_AFTER, remember: Path | None = None):
         self.label = label
         self.interval = interval
         self.started = time.monotonic()
         self.next_line = self.started + interval
         self.crates: list[str] = []
         self.lock = threading.Lock()
+        self.remember = remember
+        self.total = 0
+        if remember is not None:
+            try:
+                self.total = int(remember.read_text().strip() or 0)
+            except (OSError, ValueError):
+                self.total = 0
+        self.status_job = status.begin(self.status_text)
+
+    def counted(self) -> str:
+        count = len(self.crates)
+        if self.total >= count and self.total:
+            return f"{count} of {self.total} crates compiled"
+        return f"{count} crate{'s' * (count != 1)} compiled"
+
+    def status_text(self) -> str:
+        with self.lock:
+            last = f" (last: {self.crates[-1]})" if self.crates else ""
+            return f"{self.label.split(None, 1)[-1]}: {self.counted()}{last}"
+
+    def done(self, succeeded: bool) -> None:
+        status.end(self.status_job)
+        if succeeded and self.remember is not None and self.crates:
+            try:
+                self.remember.parent.mkdir(parents=True, exist_ok=True)
+                self.remember.write_text(f"{len(self.crates)}\n")
+            except OSError:
+                pass  # only a hint for the next progress line
 
     def artifact(self, message: dict) -> None:
         package = package_name(message.get("package_id", ""))
@@ -356,15 +389,16 @@ class Progress:
                 self.crates.append(package)
 
     def tick(self) -> None:
+        if self.status_job is not None:
+            return  # the status line shows it, redrawn every second
         now = time.monotonic()
         with self.lock:
             if now < self.next_line:
                 return
             self.next_line = now + self.interval
             last = f" (last: {self.crates[-1]})" if self.crates else ""
-            count = len(self.crates)
-        sys.stdout.write(f"{self.label}: {count} crate{'s' * (count != 1)} compiled{last}, "
-                         f"{now - self.started:.0f} s\n")
+            counted = self.counted()
+        sys.stdout.write(f"{self.label}: {counted}{last}, {now - self.started:.0f} s\n")
         sys.stdout.flush()
 
 
@@ -380,7 +414,10 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = ""
             dependencies.check_vendored_crates_once(root)
         except PolyboardError as error:
             raise action_error(error) from None
-    progress = Progress(label or f"CARGO   {crate_dir.name}")
+    target_dir = child_env.get("CARGO_TARGET_DIR")
+    remember = Path(target_dir) / "polyboard-crates" / hashlib.sha256(" ".join(argv).encode()).hexdigest()[:16] \
+        if target_dir else None
+    progress = Progress(label or f"CARGO   {crate_dir.name}", remember=remember)
     lines: list[str] = []
     with jobs.tokens():
         child_env["MAKEFLAGS"] = jobs.makeflags()
@@ -410,6 +447,7 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = ""
             returncode = process.wait()
         finally:
             done.set()
+            progress.done(process.poll() == 0)
             if process.poll() is None:
                 process.kill()
                 process.wait()

@@ -26,7 +26,7 @@ from .registry import Registry
 from .scons_data import node_name
 from .tree_lock import lock_tree
 from . import (component_options, debugging, failures, ide, jobs, listing, signatures, source_date, spawn,
-               toolchains, verbs)
+               status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -457,7 +457,9 @@ def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None 
     here = Path(root) if root is not None else Path(S.Dir("#").abspath)
     try:
         lock_tree(here)
-        return Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board)
+        project = Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board)
+        status.install()  # a live status line for long tool runs, on a terminal only
+        return project
     except PolyboardError as error:
         stop(error)
 
