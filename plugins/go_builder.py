@@ -159,7 +159,7 @@ def target_env(board, cpu_flags=()) -> dict[str, str]:
 
 
 def go_argv(go: str, mode: str, output: str, package: str, tags: list[str], parallel: int,
-            link_inputs: str = "") -> list[str]:
+            link_inputs: str = "", flags: tuple = ()) -> list[str]:
     """``go build`` or ``go test -c`` writing *output*; always ``-trimpath``, no VCS stamping.
 
     *link_inputs* (the C libraries' content hash) goes into the link flags: Go's cache does not
@@ -173,7 +173,7 @@ def go_argv(go: str, mode: str, output: str, package: str, tags: list[str], para
     argv += ["-trimpath", "-buildvcs=false", f"-ldflags={ldflags}", "-p", str(max(1, parallel))]
     if tags:
         argv += ["-tags", ",".join(tags)]
-    return argv + ["-o", output, package]
+    return argv + [*flags, "-o", output, package]
 
 
 def module_root(start: Path, tree: Path) -> Path | None:
@@ -320,6 +320,7 @@ class GoJob:
     tags: tuple
     libs: tuple      # SCons nodes of the static libraries
     include_dirs: tuple = ()  # their header folders (absolute), for CGO_CFLAGS
+    flags: tuple = ()  # build.go_flags: switched on by plugins (coverage=1: -cover)
 
 
 def _declare(build, component, mode: str) -> Artifact:
@@ -344,8 +345,9 @@ def _declare(build, component, mode: str) -> Artifact:
     tags = build_tags(board, build.options.get("tags", ""), build.go_tags)
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
                 libs=tuple(lib.library for lib in libs),
-                include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs))
-    command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1)  # the flags, not the paths
+                include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs),
+                flags=tuple(build.go_flags))
+    command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1, flags=job.flags)  # the flags, not the paths
     signature_text = repr((go_version(go), target_env(board, build.cpu_flags), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
     sources = [env.File(node_name(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
@@ -415,7 +417,7 @@ def go_action(target, source, env):
         os.remove(tmp)
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.
     with jobs.tokens(extra_wanted=jobs.size() - 1) as held:
-        argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held, link_inputs)
+        argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held, link_inputs, job.flags)
         what = "test binary" if job.mode == "test" else "program"
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
                              nothing=f"go wrote no {what} for {job.package} (no test files?)")

@@ -114,13 +114,25 @@ def print_cached_table(node, env) -> None:
     print(f"Memory usage of {elf} ({env['POLYBOARD_BOARD'].id}, from the cache):\n{table}", end="", flush=True)
 
 
+def _coverage_cell(coverage) -> str:
+    if coverage is None:
+        return "-"
+    if coverage.percent is None:
+        return f"not measured: {coverage.note}"
+    return f"{coverage.percent:.1f}% ({coverage.note})" if coverage.note else f"{coverage.percent:.1f}%"
+
+
 @hookimpl
 def polyboard_summary(results):
-    rows = [("Board", "Component", "Verb", "Result", "Time")]
+    covered = any(getattr(r, "coverage", None) is not None for r in results)  # coverage=1
+    rows = [("Board", "Component", "Verb", "Result", "Time") + (("Coverage",) if covered else ())]
     for result in results:
         outcome = "pass" if result.passed else f"FAIL ({result.note or f'exit {result.status}'})"
-        rows.append((result.board, result.component, result.verb, outcome, f"{result.seconds:.1f} s"))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        row = (result.board, result.component, result.verb, outcome, f"{result.seconds:.1f} s")
+        if covered:
+            row += (_coverage_cell(result.coverage),)
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print("\npolyboard summary:")
     for row in rows:
         print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))

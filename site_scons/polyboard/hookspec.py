@@ -43,8 +43,9 @@ def polyboard_switches(build: "BoardBuild") -> None:
     Called once per selected board before :func:`polyboard_configure_board`, so the toolchain
     plugins see the result. Append to the build context's typed lists, never replace them:
     ``build.defines`` (C defines, ``NAME`` or ``NAME=value``, for every C and assembly file and the
-    ABI probe), ``build.go_tags`` (build tags of every Go program and test) and
-    ``build.cargo_features`` (cargo features, enabled for each crate whose Cargo.toml defines them).
+    ABI probe), ``build.go_tags`` (build tags of every Go program and test), ``build.go_flags``
+    (more ``go build``/``go test -c`` flags, e.g. ``-cover``) and ``build.cargo_features`` (cargo
+    features, enabled for each crate whose Cargo.toml defines them).
 
     :param build: the board's build context; ``build.options`` holds the command line's options.
     """
@@ -149,6 +150,18 @@ def polyboard_editor_settings(build: "BoardBuild", components: list) -> dict:
     :param build: the board's build context (its ``artifacts`` say what the board builds).
     :param components: every :class:`polyboard.Component` the SConstruct declared.
     :return: a dict of settings; the results of all plugins are merged (a key set twice is an error).
+    """
+
+
+@hookspec(firstresult=True)
+def polyboard_coverage(build: "BoardBuild", artifact: Any) -> Any:
+    """Measure coverage of one ``run``/``test`` of *artifact* (``coverage=1``).
+
+    Called just before the program runs.
+
+    :return: ``None`` (not this plugin's program), or an object with ``env`` (a dict added to the
+        program's environment), ``args`` (arguments appended to its command line) and
+        ``collect(status) -> polyboard.verbs.Coverage``, called once the program exited.
     """
 
 

@@ -231,6 +231,9 @@ class Hooks:
     def go_backend(self, build):
         return self._call("polyboard_go_backend", build=build)
 
+    def coverage(self, build, artifact):
+        return self._call("polyboard_coverage", build=build, artifact=artifact)
+
     def switches(self, build) -> None:
         self._call("polyboard_switches", build=build)
 

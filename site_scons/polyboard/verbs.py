@@ -37,11 +37,23 @@ class RunResult:
     note: str = ""
     program: str = ""   # the program's path ("" when it was not built)
     output: tuple = ()  # the run's output lines, for plugins that read records from it (tracing)
+    coverage: "Coverage | None" = None  # coverage=1: what was measured (or why nothing was)
 
     @property
     def passed(self) -> bool:
         return self.status == 0
 
+
+@attrs.frozen
+class Coverage:
+    """One run's coverage (``coverage=1``), from the plugin that measured it."""
+
+    percent: float | None  # None: not measured on this target; note says why
+    note: str = ""         # the report's path, or why there is no figure
+    below_minimum: str = ""  # set when the figure is under coverage_min: fails the run with this note
+
+
+COVERAGE_STATUS = 3  # a run that passed but is under its coverage_min
 
 _LOCK = threading.Lock()
 
@@ -134,6 +146,11 @@ def run_action(target, source, env) -> int:
     project, build, artifact, verb = job.project, job.build, job.artifact, job.verb
     board = build.board
     argv = command(project, build, artifact, source[0].abspath)
+    child_env = dict(build.env["ENV"])
+    coverage = project.hooks.coverage(build, artifact)
+    if coverage is not None:
+        argv = [*argv, *coverage.args]
+        child_env.update(coverage.env)
     timeout = job.timeout or (board.emulator.timeout if board.emulator else 60)
     print(f"polyboard: {board.id}: {verb} {artifact.component}: {' '.join(argv)}", flush=True)
     started = time.monotonic()
@@ -141,7 +158,7 @@ def run_action(target, source, env) -> int:
     output: collections.deque = collections.deque(maxlen=KEPT_LINES)
     try:
         with jobs.tokens():
-            status = _stream(argv, board.id, timeout, build.env["ENV"], output)
+            status = _stream(argv, board.id, timeout, child_env, output)
     except subprocess.TimeoutExpired:
         status, note = TIMEOUT_STATUS, f"timed out after {timeout:g} s"
         print(f"polyboard: {board.id}: {artifact.component} {note}: the program did not exit "
@@ -150,9 +167,18 @@ def run_action(target, source, env) -> int:
         status, note = 127, f"{argv[0]} not found"
         print(f"polyboard: {board.id}: {argv[0]} not found", file=sys.stderr, flush=True)
     elapsed = time.monotonic() - started
+    measured = None
+    if coverage is not None:
+        try:
+            measured = coverage.collect(status)
+        except PolyboardError as error:  # a report that could not be made is said, the run stands
+            measured = Coverage(None, str(error))
+        if measured.below_minimum and status == 0:
+            status, note = COVERAGE_STATUS, measured.below_minimum
+            print(f"polyboard: {board.id}: {verb} {artifact.component}: {note}", file=sys.stderr, flush=True)
     with _LOCK:
         project.results.append(RunResult(board.id, artifact.component, verb, status, elapsed, note,
-                                         source[0].abspath, tuple(output)))
+                                         source[0].abspath, tuple(output), measured))
     if status != 0:
         print(f"polyboard: {board.id}: {verb} {artifact.component} failed with exit status {status}",
               file=sys.stderr, flush=True)
