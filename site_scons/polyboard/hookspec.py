@@ -75,8 +75,10 @@ def polyboard_cpu_flags(board: "Board") -> list[str] | None:
 @hookspec(firstresult=True)
 def polyboard_go_backend(build: "BoardBuild") -> Any:
     """The function that declares Go components on a board the ``go`` command cannot target
-    (a microcontroller), called as ``backend(build, component, mode)`` with mode ``"build"`` or
-    ``"test"``; ``None`` when this plugin has no backend for the board.
+    (a microcontroller), called as ``backend(build, component, mode, package)`` with mode
+    ``"build"`` or ``"test"`` and *package* the :class:`polyboard.go_env.GoPackage` the Go plugin
+    resolved (module, package, build tags, libraries, the files to watch), so a backend never
+    imports the Go plugin; ``None`` when this plugin has no backend for the board.
 
     ``firstresult``: the TinyGo plugin answers for bare-metal boards when it can.
 
