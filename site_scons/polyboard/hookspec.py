@@ -40,9 +40,11 @@ def polyboard_register(registry: "Registry") -> None:
 def polyboard_configure_board(build: "BoardBuild") -> None:
     """Prepare a board's SCons environment before any of its components is declared.
 
-    Toolchain plugins set compilers and flags from the board data here; the linker plugin
-    declares the generated linker script, ``memory.x`` and C memory-map header. Called once per
-    selected board, in plugin registration order.
+    Toolchain plugins load their SCons tool here (``env.Tool(generate)``: builders and the
+    ``$XCOM``/``$XCOMSTR`` defaults) and set compilers and flags from the board data; the linker
+    plugin declares the generated linker script, ``memory.x`` and C memory-map header. Called once
+    per selected board, in plugin registration order; then the SConstruct's
+    ``polyboard.start(env={...})`` is applied to the environment.
 
     :param build: the board's build context (board data, environment, variant directory).
     """
