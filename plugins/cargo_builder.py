@@ -12,6 +12,11 @@ the ``.d`` file we keep next to the artifact). Files outside the tree (the toolc
 the registry) belong to the toolchain. The artifact path comes from cargo's JSON messages.
 Absolute paths stay out of the action's signature and out of the binary (``--remap-path-prefix``),
 so a checkout elsewhere fetches the same artifact from a shared CacheDir.
+
+Also an SCons tool (:func:`generate`/:func:`exists`): the ``Cargo`` and ``CargoTest`` builders.
+cargo's argument vector is built by Python at build time (from the board and cargo's JSON
+messages), so there is no command template to override; ``$CARGOCOMSTR`` is their display
+string (``[$POLYBOARD_BOARD_ID]`` is ``host`` for a host test build).
 """
 
 from __future__ import annotations
@@ -32,17 +37,35 @@ from pathlib import Path
 
 import attrs
 from SCons.Action import Action
+from SCons.Builder import Builder
+from SCons.Scanner import Scanner
 
 from polyboard import PolyboardError, Skip, hookimpl
 from polyboard.component_options import option
 from polyboard.context import Artifact
 from polyboard.errors import action_error
-from polyboard.scons_data import node_name, signature
+from polyboard.scons_data import literal, node_name, signature
 from polyboard import dependencies, jobs, spawn, status
 
 DEBIAN_CARGO = "/usr/bin/cargo"
 DEBIAN_RUSTC = "/usr/bin/rustc"
 CRATE_FILES = ("*.rs", "Cargo.toml", "Cargo.lock", "build.rs", "*.h", "*.x", "*.ld")
+
+
+def generate(env) -> None:
+    """SCons tool: ``env.Cargo(...)`` (a staticlib or a program) and ``env.CargoTest(...)``."""
+    env.SetDefault(CARGOCOMSTR="CARGO   [$POLYBOARD_BOARD_ID] $TARGET")
+    env.Append(BUILDERS={"Cargo": CARGO_BUILDER, "CargoTest": CARGO_TEST_BUILDER})
+
+
+def exists(env) -> bool:
+    """SCons tool: whether cargo is on the environment's PATH (no process started)."""
+    return shutil.which("cargo", path=env["ENV"].get("PATH")) is not None
+
+
+@hookimpl
+def polyboard_configure_board(build):
+    build.env.Tool(generate)
 
 
 @hookimpl
@@ -267,12 +290,7 @@ def _declare(build, component, kind: str) -> Artifact:
                    build_name=component.name)
     env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ()))
     sources = [env.File(node_name(p)) for p in crate_sources(crate_dir)]
-    nodes = env.Command(
-        outputs, sources,
-        Action(cargo_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_SIGNATURE"]),
-        RUST_SIGNATURE=signature(env_signature), CARGO_JOB=job,
-        target_scanner=env.Scanner(function=_depinfo_scanner, name="cargo-depinfo"),
-    )
+    nodes = env.Cargo(outputs, sources, RUST_SIGNATURE=signature(env_signature), CARGO_JOB=job)
     # A failed cargo run keeps the previous library (nothing deleted): its record in .sconsign
     # still matches its bytes, so the next build decides from the sources as usual.
     env.Precious(nodes)
@@ -473,6 +491,11 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = ""
     return 0, messages
 
 
+def _label(target, source, env) -> str:
+    """The progress line's prefix: the action's own display string (``$CARGOCOMSTR``)."""
+    return env.subst("$CARGOCOMSTR", raw=1, target=target, source=source) or f"CARGO   {target[0]}"
+
+
 def cargo_action(target, source, env):
     """Run cargo, take the artifact named by its JSON messages, keep its in-tree dep-info."""
     job = env["CARGO_JOB"]
@@ -501,7 +524,7 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   [{board.id}] {target[0]}", root)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), root)
     if status != 0:
         return status
     artifact = None
@@ -613,10 +636,10 @@ def declare_test(build, component):
                       rustc=rustc, triple=board.rust.target, build_std=bool(board.rust.build_std),
                       linker=f"{board.c.prefix}gcc", offline_config=_offline_config(build))
         program = env.File(build.path(component.name, component.name))
-        env.Command(program, sources,
-                    Action(test_action, f"CARGO   [{board.id}] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
-                    RUST_TEST_SIGNATURE=signature(("target-test", crate_rel, features, board.rust, job.linker, cargo, rustc)),
-                    RUST_TEST_JOB=job)
+        env.CargoTest(program, sources,
+                      RUST_TEST_SIGNATURE=signature(("target-test", crate_rel, features, board.rust, job.linker, cargo,
+                                                     rustc)),
+                      RUST_TEST_JOB=job)
         return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program, test=True,
                         package_dir=crate_dir)
     program = env.File(f"#build/host/{component.name}/{component.name}")
@@ -626,9 +649,8 @@ def declare_test(build, component):
         job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo,
                       features=features, target_dir=build.root / "build" / ".cargo" / "host",
                       offline_config=_offline_config(build))
-        env.Command(program, sources,
-                    Action(test_action, "CARGO   [host] $TARGET", varlist=["RUST_TEST_SIGNATURE"]),
-                    RUST_TEST_SIGNATURE=signature(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
+        env.CargoTest(program, sources, POLYBOARD_BOARD_ID=literal("host"),
+                      RUST_TEST_SIGNATURE=signature(("host-test", crate_rel, features)), RUST_TEST_JOB=job)
     return Artifact(component=component.name, kind=component.kind, nodes=[program], program=program,
                     test=True, runner="host", package_dir=crate_dir)
 
@@ -654,7 +676,7 @@ def test_action(target, source, env):
             argv.append("-Zbuild-std=std,panic_unwind,test")
             child_env["RUSTC_BOOTSTRAP"] = "1"
     child_env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(_remap_flags(job.root, job.build_std))
-    status, messages = run_cargo(argv, child_env, job.crate_dir, f"CARGO   {target[0]}", job.root)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), job.root)
     if status != 0:
         return status
     executable = None
@@ -668,6 +690,13 @@ def test_action(target, source, env):
     shutil.copy(executable, out + ".tmp")  # copy keeps the executable bit
     spawn.commit(out + ".tmp", out)
     return 0
+
+
+# The builders (module-level, as SCons's own tools have them): Python actions whose signature is
+# the varlist; the dep-info scanner adds the files cargo read at its last run.
+CARGO_BUILDER = Builder(action=Action(cargo_action, "$CARGOCOMSTR", varlist=["RUST_SIGNATURE"]),
+                        target_scanner=Scanner(function=_depinfo_scanner, name="cargo-depinfo"))
+CARGO_TEST_BUILDER = Builder(action=Action(test_action, "$CARGOCOMSTR", varlist=["RUST_TEST_SIGNATURE"]))
 
 
 # -- editors (scons ide) ----------------------------------------------------------------------------

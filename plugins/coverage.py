@@ -28,6 +28,7 @@ from pathlib import Path
 import attrs
 
 from polyboard import PolyboardError, hookimpl, spawn
+from polyboard.go_env import tool_env
 from polyboard.verbs import Coverage
 
 GO_FLAGS = ("-cover", "-covermode=atomic", "-coverpkg=./...")
@@ -182,14 +183,10 @@ def _go(build) -> str:
 
 
 def _go_env(build, module_dir: Path) -> dict[str, str]:
-    """The build's own Go caches and module mode, so ``go tool cover`` resolves the module's
-    packages as the build did (never downloading)."""
+    """The build's own Go caches and module mode (polyboard.go_env), so ``go tool cover``
+    resolves the module's packages as the build did."""
     env = {k: str(v) for k, v in build.env["ENV"].items()}
-    shared = Path(build.root) / "build"
-    vendored = (module_dir / "vendor" / "modules.txt").exists()
-    env.update({"GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
-                "GOFLAGS": f"-mod={'vendor' if vendored else 'readonly'}", "GOTOOLCHAIN": "local",
-                "GOWORK": "off", "GOENV": "off", "GOPROXY": "off"})
+    env.update(tool_env(build.root, module_dir, offline=build.offline))
     return env
 
 

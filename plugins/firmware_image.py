@@ -2,11 +2,20 @@
 
 ``c_firmware(name, sources=[...], libs=[components], include=[dirs], test=False)`` compiles C
 sources with the board's flags, links them with the listed libraries using the board's linker
-script, and writes ``<name>.elf`` and ``<name>.map``; :func:`polyboard_after_link` adds ``.bin``
-and ``.hex``. Only bare-metal boards build it: a Linux board skips it with a reason.
+script (``$LINKCOM``, set by the C toolchain plugin), and writes ``<name>.elf`` and
+``<name>.map``; :func:`polyboard_after_link` adds ``.bin`` and ``.hex``. Only bare-metal boards
+build it: a Linux board skips it with a reason.
+
+Also an SCons tool (:func:`generate`/:func:`exists`): the ``Objcopy`` builder, through
+``$OBJCOPYCOM`` (a command template: ``$OBJCOPY -O $OBJCOPYFORMAT $SOURCE ${TARGET}.tmp``) and
+``$OBJCOPYCOMSTR``, both overridable from the SConstruct.
 """
 
 from __future__ import annotations
+
+import shutil
+
+from SCons.Builder import Builder
 
 from polyboard import PolyboardError, Skip, hookimpl, spawn
 from polyboard.component_options import option
@@ -24,6 +33,27 @@ def polyboard_register(registry):
                                     option("include", "strings", "more include folders, tree-relative", []),
                                     option("test", "bool", "a test image: `scons test` runs it instead of "
                                            "`scons run`", False)])
+
+
+OBJCOPY_BUILDER = Builder(action=spawn.committed("$OBJCOPYCOM", "$OBJCOPYCOMSTR"))
+
+
+def generate(env) -> None:
+    """SCons tool: the ``Objcopy`` builder (``$OBJCOPYFORMAT`` per call: ``binary``, ``ihex``)."""
+    env.SetDefault(OBJCOPY="objcopy", OBJCOPYCOM="$OBJCOPY -O $OBJCOPYFORMAT $SOURCE ${TARGET}.tmp",
+                   OBJCOPYCOMSTR="OBJCOPY [$POLYBOARD_BOARD_ID] $TARGET")
+    env.Append(BUILDERS={"Objcopy": OBJCOPY_BUILDER})
+
+
+def exists(env) -> bool:
+    """SCons tool: whether the environment's objcopy is on its PATH (no process started)."""
+    return shutil.which(str(env.get("OBJCOPY", "objcopy")), path=env["ENV"].get("PATH")) is not None
+
+
+@hookimpl
+def polyboard_configure_board(build):
+    if build.board.bare_metal:
+        build.env.Tool(generate)
 
 
 def compile_objects(build, env, component: str, sources: list[str]) -> list:
@@ -53,11 +83,8 @@ def declare_c_firmware(build, component):
     elf = build.path(f"{component.name}.elf")
     map_file = build.path(f"{component.name}.map")
     env["LINKSCRIPT"] = script
-    link = env.Command(
-        [elf, map_file], objects + [lib.library for lib in libs],
-        spawn.committed("$LINK -o ${TARGETS[0]}.tmp $LINKFLAGS -T $LINKSCRIPT -Wl,-Map=${TARGETS[1]}.tmp "
-                        "-Wl,--noinhibit-exec $SOURCES $_LIBFLAGS $BOARD_LIBFLAGS", "$LINKCOMSTR"),
-    )
+    link = env.Command([elf, map_file], objects + [lib.library for lib in libs],
+                       spawn.committed("$LINKCOM", "$LINKCOMSTR"))
     env.Depends(link, script)
     nodes = list(link) + build.after_link(component.name, link[0])
     return Artifact(component=component.name, kind=component.kind, nodes=nodes, program=link[0],
@@ -72,7 +99,5 @@ def polyboard_after_link(build, component, elf):
     base = build.path(component)
     images = []
     for suffix, fmt in ((".bin", "binary"), (".hex", "ihex")):
-        images += env.Command(
-            base + suffix, elf,
-            spawn.committed(f"$OBJCOPY -O {fmt} $SOURCE ${{TARGET}}.tmp", f"OBJCOPY [{build.board.id}] $TARGET"))
+        images += env.Objcopy(base + suffix, elf, OBJCOPYFORMAT=fmt)
     return images

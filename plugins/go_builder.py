@@ -28,6 +28,11 @@ only over-approximate); the libraries' nodes and their include directories' head
 Go's cache does not notice a changed C library (``go help cache``): the libraries' content hash
 goes into ``-ldflags`` (see go_argv), so a new ``libkernel.a`` relinks the program, and only
 relinks it; ``CGO_LDFLAGS`` names the libraries' own folders and stays the same.
+
+Also an SCons tool (:func:`generate`/:func:`exists`): the ``Go`` builder. go's argument vector is
+built by Python at build time (``-p`` from the job tokens it holds), so there is no command
+template to override; ``$GOCOMSTR`` (``go build``) and ``$GOTESTCOMSTR`` (``go test -c``) are its
+display strings.
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ from pathlib import Path
 
 import attrs
 from SCons.Action import Action
+from SCons.Builder import Builder
 
 from polyboard import PolyboardError, Skip, dependencies, hookimpl, jobs, spawn
 from polyboard.component_options import option
 from polyboard.board_files import GO_TAG_PATTERN
 from polyboard.context import Artifact
 from polyboard.errors import action_error
+from polyboard.go_env import GoPackage, cgo_flag_list, content_hash, link_name, stage_library, tool_env  # noqa: F401
 from polyboard.scons_data import literal, node_name
 
 GO_SOURCE_SUFFIXES = (".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".syso")
@@ -57,6 +64,24 @@ _MODULE_LINE = re.compile(r'^\s*module\s+"?([^"\s]+)"?', re.M)
 _IMPORT_BLOCK = re.compile(r'^import\s*\((.*?)\)', re.S | re.M)
 _IMPORT_SINGLE = re.compile(r'^import\s+(?:[\w.]+\s+)?"([^"]+)"', re.M)
 _QUOTED = re.compile(r'"([^"\n]+)"')
+
+
+def generate(env) -> None:
+    """SCons tool: ``env.Go(target, sources, GO_JOB=..., GO_SIGNATURE=..., GOCOMSTR=...)``."""
+    env.SetDefault(GOCOMSTR="GO      [$POLYBOARD_BOARD_ID] $TARGET",
+                   GOTESTCOMSTR="GOTEST  [$POLYBOARD_BOARD_ID] $TARGET")
+    env.Append(BUILDERS={"Go": GO_BUILDER})
+
+
+def exists(env) -> bool:
+    """SCons tool: whether go is on the environment's PATH (no process started)."""
+    return shutil.which("go", path=env["ENV"].get("PATH")) is not None
+
+
+@hookimpl
+def polyboard_configure_board(build):
+    if not build.board.bare_metal:
+        build.env.Tool(generate)
 
 
 @hookimpl
@@ -99,38 +124,11 @@ def _is_warning_flag(flag: str) -> bool:
     return flag.startswith("-W") and not flag.startswith(("-Wa,", "-Wl,", "-Wp,"))
 
 
-def cgo_flag_list(args: list[str], where: str) -> str:
-    """Arguments as one ``CGO_CFLAGS``/``CGO_LDFLAGS`` value, the way go splits it again.
-
-    go splits these variables on white space and takes a field wrapped in ``'...'`` or ``"..."``
-    as it is (cmd/internal/quoted.Split: no escapes). So an argument with white space is wrapped
-    in a quote it does not contain; one that has white space and both quotes cannot be said."""
-    fields = []
-    for arg in args:
-        if arg and not any(c.isspace() for c in arg) and arg[0] not in "'\"":
-            fields.append(arg)
-        elif '"' not in arg:
-            fields.append(f'"{arg}"')
-        elif "'" not in arg:
-            fields.append(f"'{arg}'")
-        else:
-            raise PolyboardError(f"{arg!r} has white space and both kinds of quote, which go's cgo flag "
-                                 "variables cannot carry", where=where)
-    return " ".join(fields)
-
-
 def check_tags(text: str) -> None:
     """The ``tags=`` option: comma-separated Go build tags (letters, digits, ``_`` and ``.``)."""
     for tag in (t.strip() for t in text.split(",")):
         if tag and not GO_TAG_PATTERN.fullmatch(tag):
             raise PolyboardError(f"{tag!r} is not a Go build tag (letters, digits, '_' and '.')")
-
-
-def link_name(library: str) -> str:
-    """``-l`` name of a static library file: ``libkernel.a`` -> ``kernel``."""
-    stem = os.path.basename(library)
-    stem = stem[3:] if stem.startswith("lib") else stem
-    return stem[:-2] if stem.endswith(".a") else stem
 
 
 def build_tags(board, option: str, switched: list[str] = ()) -> list[str]:
@@ -258,15 +256,11 @@ def go_version(go_path: str) -> str:
         return "unknown"
 
 
-def content_hash(path: str) -> str:
-    return dependencies.sha256_file(path)[:16]
-
-
 # -- declaration ------------------------------------------------------------------------------------
 
 def locate_package(build, component) -> tuple[Path, Path, str]:
     """The component's Go module folder, package folder, and package argument (``./kern``),
-    from ``package_dir=`` and ``package=``, all inside the tree (shared with the TinyGo plugin)."""
+    from ``package_dir=`` and ``package=``, all inside the tree."""
     options = component.options
     where = f"SConstruct: {component.kind} {component.name!r}"
     package_rel = options.get("package_dir", "src/app")
@@ -284,30 +278,6 @@ def locate_package(build, component) -> tuple[Path, Path, str]:
     return module_dir, target_package, package_arg
 
 
-def mod_mode(module_dir: Path | None, offline: bool) -> str:
-    """``-mod=`` for a module: go.mod and go.sum are never rewritten by a build (``readonly``);
-    a module with a ``vendor/`` folder, and every module of an ``offline=1`` build, builds from
-    its vendored copies (``vendor``)."""
-    if offline or (module_dir is not None and (module_dir / "vendor").is_dir()):
-        return "vendor"
-    return "readonly"
-
-
-def tool_env(root: Path, module_dir: Path | None = None, *, offline: bool = False) -> dict[str, str]:
-    """Where go keeps its caches (under build/, shared by every board: Go's cache is
-    content-addressed), and no user or workspace setting that could change the build.
-    ``offline=1``: ``GOPROXY=off`` too, so nothing is ever downloaded."""
-    shared = root / "build"
-    env = {
-        "GOCACHE": str(shared / ".gocache"), "GOPATH": str(shared / ".gopath"),
-        "GOFLAGS": f"-mod={mod_mode(module_dir, offline)} -modcacherw",
-        "GOTOOLCHAIN": "local", "GOWORK": "off", "GOENV": "off", "GO111MODULE": "on",
-    }
-    if offline:
-        env["GOPROXY"] = "off"
-    return env
-
-
 @attrs.frozen
 class GoJob:
     """What one go action needs at build time (not its signature: that is GO_SIGNATURE)."""
@@ -323,41 +293,48 @@ class GoJob:
     flags: tuple = ()  # build.go_flags: switched on by plugins (coverage=1: -cover)
 
 
+def go_package(build, component, mode: str) -> GoPackage:
+    """What a Go component builds on this board: the package, its tags, its libraries and every
+    file SCons watches for it; also what a backend for other boards (TinyGo) is given."""
+    board = build.board
+    env = build.env
+    where = f"SConstruct: {component.kind} {component.name!r}"
+    module_dir, target_package, package_arg = locate_package(build, component)
+    libs = [build.dependency(lib, f"{component.kind} {component.name!r}")
+            for lib in component.options.get("libs", [])]
+    for lib in libs:
+        if lib.library is None:
+            raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
+    tags = build_tags(board, build.options.get("tags", ""), build.go_tags) if board.go is not None else []
+    sources = [env.File(node_name(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
+    include_dirs = [Path(d.abspath) for lib in libs for d in lib.include_dirs]
+    sources += [env.File(node_name(p)) for p in header_files(include_dirs)]
+    sources += [lib.library for lib in libs]
+    return GoPackage(module_dir=module_dir, package_dir=target_package, package=package_arg, tags=tuple(tags),
+                     libs=tuple(libs), sources=tuple(sources))
+
+
 def _declare(build, component, mode: str) -> Artifact:
     board = build.board
     if board.bare_metal:
         backend = build.hooks.go_backend(build) if build.hooks is not None else None
         if backend is None:
             raise Skip("Go needs TinyGo on a microcontroller and no TinyGo plugin is installed")
-        return backend(build, component, mode)
+        return backend(build, component, mode, go_package(build, component, mode))
     if board.go is None:
         raise Skip(f"the board has no [go] table in {board.path}")
     env = build.env
-    options = component.options
-    where = f"SConstruct: {component.kind} {component.name!r}"
-    module_dir, target_package, package_arg = locate_package(build, component)
-    libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
-    for lib in libs:
-        if lib.library is None:
-            raise PolyboardError(f"libs: {lib.component!r} is a {lib.kind}, not a library", where=where)
+    package = go_package(build, component, mode)
+    module_dir, package_arg, libs, tags = package.module_dir, package.package, package.libs, list(package.tags)
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
     build.uses_tool("go", go, version_argv=[go, "version"])
-    tags = build_tags(board, build.options.get("tags", ""), build.go_tags)
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
-                libs=tuple(lib.library for lib in libs),
-                include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs),
-                flags=tuple(build.go_flags))
+                libs=package.libraries, include_dirs=package.include_dirs, flags=tuple(build.go_flags))
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1, flags=job.flags)  # the flags, not the paths
     signature_text = repr((go_version(go), target_env(board, build.cpu_flags), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
-    sources = [env.File(node_name(p)) for p in package_files(module_dir, target_package, tests=mode == "test")]
-    include_dirs = [Path(d.abspath) for lib in libs for d in lib.include_dirs]
-    sources += [env.File(node_name(p)) for p in header_files(include_dirs)]
-    sources += [lib.library for lib in libs]
-    label = "GOTEST " if mode == "test" else "GO     "
-    nodes = env.Command(build.path(component.name), sources,
-                        Action(go_action, f"{label} [{board.id}] $TARGET", varlist=["GO_SIGNATURE"]),
-                        GO_SIGNATURE=literal(signature_text), GO_JOB=job)
+    nodes = env.Go(build.path(component.name), list(package.sources), GO_SIGNATURE=literal(signature_text),
+                   GO_JOB=job, GO_DISPLAY="$GOTESTCOMSTR" if mode == "test" else "$GOCOMSTR")
     if mode == "test":
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS), package_dir=module_dir)
@@ -376,19 +353,6 @@ def declare_test(build, component):
 
 
 # -- the action -------------------------------------------------------------------------------------
-
-def stage_library(library: str, stage_dir: Path) -> Path:
-    """Copy *library* to ``<stage_dir>/<content hash>/`` (once): TinyGo's way to a relink (its
-    link flags are not verified here); go itself uses the hash in ``-ldflags``, see go_argv."""
-    digest = content_hash(library)
-    directory = stage_dir / digest
-    staged = directory / os.path.basename(library)
-    if not staged.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(library, str(staged) + ".tmp")
-        os.replace(str(staged) + ".tmp", staged)
-    return directory
-
 
 def go_action(target, source, env):
     """Run go build / go test -c into ``$TARGET.tmp`` and rename; on failure remove the old target."""
@@ -421,6 +385,9 @@ def go_action(target, source, env):
         what = "test binary" if job.mode == "test" else "program"
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
                              nothing=f"go wrote no {what} for {job.package} (no test files?)")
+
+
+GO_BUILDER = Builder(action=Action(go_action, "$GO_DISPLAY", varlist=["GO_SIGNATURE"]))
 
 
 # -- editors (scons ide) ----------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 The three files are generated from the board's ``[memory]`` table only, so changing a memory
 region regenerates them and relinks, and recompiles nothing that does not include the header.
 A board may name its own script (``memory.linker_script``, a path inside the tree) instead.
+
+Also an SCons tool (:func:`generate`/:func:`exists`): the ``GeneratedText`` builder, whose text is
+written by Python (no command line), shown with ``$GENCOMSTR`` (a display string only).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 
 from SCons.Action import Action
+from SCons.Builder import Builder
 
 from polyboard import PolyboardError, hookimpl
 from polyboard.scons_data import node_name, signature
@@ -97,18 +101,32 @@ def write_text(target, source, env) -> int:
     return 0
 
 
+GENERATED_TEXT_BUILDER = Builder(action=Action(write_text, "$GENCOMSTR", varlist=["POLYBOARD_TEXT_SIG"]))
+
+
+def generate(env) -> None:
+    """SCons tool: ``env.GeneratedText(target, [], POLYBOARD_TEXT=text, POLYBOARD_TEXT_SIG=signature(text))``."""
+    env.SetDefault(GENCOMSTR="GEN     [$POLYBOARD_BOARD_ID] $TARGET")
+    env.Append(BUILDERS={"GeneratedText": GENERATED_TEXT_BUILDER})
+
+
+def exists(env) -> bool:
+    """SCons tool: always usable (the text is written by Python)."""
+    return True
+
+
 @hookimpl
 def polyboard_configure_board(build):
     board = build.board
     if board.memory is None:
         return
     env = build.env
+    env.Tool(generate)
     nodes = {}
-    for name, generate in GENERATORS.items():
-        text = generate(board)
-        nodes[name] = env.Command(build.path(name), [],
-                                  Action(write_text, f"GEN     [{board.id}] $TARGET", varlist=["POLYBOARD_TEXT_SIG"]),
-                                  POLYBOARD_TEXT=text, POLYBOARD_TEXT_SIG=signature(text))[0]
+    for name, text_of in GENERATORS.items():
+        text = text_of(board)
+        nodes[name] = env.GeneratedText(build.path(name), [], POLYBOARD_TEXT=text,
+                                        POLYBOARD_TEXT_SIG=signature(text))[0]
     env.AppendUnique(CPPPATH=[build.path("include")])
     if board.memory.linker_script:
         script = build.source(board.memory.linker_script, key=f"{board.path}: memory.linker_script")

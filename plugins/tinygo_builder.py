@@ -8,9 +8,15 @@ bare-metal board (``os = "none"``) it calls the backend this plugin returns from
 
 ``tinygo build -target <t> -o build/<board>/<name>.elf <package>`` (``tinygo test -c`` for
 go_test) runs in the module directory; the libraries are passed as for ``go`` through
-``CGO_LDFLAGS`` from content-hash directories, the dependencies are the Go builder's.
+``CGO_LDFLAGS`` from content-hash directories. What to build (package, tags, libraries, the files
+SCons watches) is the Go builder's decision, handed over as a ``polyboard.go_env.GoPackage``:
+this plugin never imports the Go plugin, so a tree's own ``go_builder.py`` reaches TinyGo too.
 TinyGo is not installable on the project machines: its command line is built by the pure
 functions below and unit-tested (tests/test_tinygo.py); the build itself is untested here.
+
+Also an SCons tool (:func:`generate`/:func:`exists`): the ``TinyGo`` builder, a Python action
+(``-p`` from the job tokens), shown with ``$TINYGOCOMSTR`` / ``$TINYGOTESTCOMSTR`` (display
+strings only).
 """
 
 from __future__ import annotations
@@ -21,11 +27,24 @@ from pathlib import Path
 
 import attrs
 from SCons.Action import Action
+from SCons.Builder import Builder
 
 from polyboard import Skip, hookimpl, jobs, spawn
 from polyboard.context import Artifact
-from polyboard.scons_data import literal, node_name
-from polyboard_plugins import go_builder
+from polyboard.go_env import cgo_flag_list, link_name, stage_library, tool_env
+from polyboard.scons_data import literal
+
+
+def generate(env) -> None:
+    """SCons tool: ``env.TinyGo(target, sources, TINYGO_JOB=..., TINYGO_SIGNATURE=...)``."""
+    env.SetDefault(TINYGOCOMSTR="TINYGO  [$POLYBOARD_BOARD_ID] $TARGET",
+                   TINYGOTESTCOMSTR="TGTEST  [$POLYBOARD_BOARD_ID] $TARGET")
+    env.Append(BUILDERS={"TinyGo": TINYGO_BUILDER})
+
+
+def exists(env) -> bool:
+    """SCons tool: whether tinygo is on the environment's PATH (no process started)."""
+    return shutil.which("tinygo", path=env["ENV"].get("PATH")) is not None
 
 
 @hookimpl
@@ -65,31 +84,24 @@ class TinyGoJob:
     include_dirs: tuple = ()
 
 
-def declare_tinygo(build, component, mode: str) -> Artifact:
+def declare_tinygo(build, component, mode: str, package) -> Artifact:
+    """Declare *component* (``package``: the Go builder's :class:`polyboard.go_env.GoPackage`)."""
     board = build.board
     env = build.env
     tinygo = shutil.which("tinygo", path=env["ENV"].get("PATH"))
     reason = skip_reason(board, tinygo)
     if reason:
         raise Skip(reason)
-    options = component.options
-    module_dir, target_package, package_arg = go_builder.locate_package(build, component)
-    libs = [build.dependency(lib, f"{component.kind} {component.name!r}") for lib in options.get("libs", [])]
-    tags = go_builder.build_tags(board, build.options.get("tags", ""), build.go_tags)
-    job = TinyGoJob(build=build, mode=mode, tinygo=tinygo, module_dir=module_dir, package=package_arg,
-                    tags=tuple(tags), libs=tuple(lib.library for lib in libs if lib.library is not None),
-                    stage_dir=build.abspath("go", component.name),
-                    include_dirs=tuple(d.abspath for lib in libs for d in lib.include_dirs))
-    signature_text = repr((board.go.tinygo_target, mode, os.path.relpath(module_dir, build.root), package_arg, tags,
-                      [os.path.basename(str(node)) for node in job.libs]))
-    sources = [env.File(node_name(p)) for p in go_builder.package_files(module_dir, target_package, tests=mode == "test")]
-    sources += [env.File(node_name(p)) for p in go_builder.header_files(
-        [Path(d.abspath) for lib in libs for d in lib.include_dirs])]
-    sources += list(job.libs)
-    label = "TINYGO " if mode == "build" else "TGTEST "
-    nodes = env.Command(build.path(f"{component.name}.elf"), sources,
-                        Action(tinygo_action, f"{label} [{board.id}] $TARGET", varlist=["TINYGO_SIGNATURE"]),
-                        TINYGO_SIGNATURE=literal(signature_text), TINYGO_JOB=job)
+    env.Tool(generate)
+    tags = list(package.tags)
+    job = TinyGoJob(build=build, mode=mode, tinygo=tinygo, module_dir=package.module_dir, package=package.package,
+                    tags=tuple(tags), libs=package.libraries, stage_dir=build.abspath("go", component.name),
+                    include_dirs=package.include_dirs)
+    signature_text = repr((board.go.tinygo_target, mode, os.path.relpath(package.module_dir, build.root),
+                           package.package, tags, [os.path.basename(str(node)) for node in job.libs]))
+    nodes = env.TinyGo(build.path(f"{component.name}.elf"), list(package.sources),
+                       TINYGO_SIGNATURE=literal(signature_text), TINYGO_JOB=job,
+                       TINYGO_DISPLAY="$TINYGOCOMSTR" if mode == "build" else "$TINYGOTESTCOMSTR")
     extra = build.after_link(component.name, nodes[0])
     return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra,
                     program=nodes[0], test=mode == "test")
@@ -100,14 +112,14 @@ def tinygo_action(target, source, env):
     build = job.build
     out = target[0].abspath
     tmp = out + ".tmp"
-    lib_dirs = [go_builder.stage_library(node.abspath, job.stage_dir / Path(node.abspath).stem) for node in job.libs]
+    lib_dirs = [stage_library(node.abspath, job.stage_dir / Path(node.abspath).stem) for node in job.libs]
     child_env = dict(env["ENV"])
-    child_env.update(go_builder.tool_env(build.root, job.module_dir, offline=build.offline))
+    child_env.update(tool_env(build.root, job.module_dir, offline=build.offline))
     child_env.update({
         # as go_builder does: the libraries' headers, folders and -l names, so no #cgo lines
-        "CGO_CFLAGS": go_builder.cgo_flag_list([f"-I{d}" for d in job.include_dirs], "the checkout path"),
-        "CGO_LDFLAGS": go_builder.cgo_flag_list(
-            [*(f"-L{d}" for d in lib_dirs), *(f"-l{go_builder.link_name(n.abspath)}" for n in job.libs)],
+        "CGO_CFLAGS": cgo_flag_list([f"-I{d}" for d in job.include_dirs], "the checkout path"),
+        "CGO_LDFLAGS": cgo_flag_list(
+            [*(f"-L{d}" for d in lib_dirs), *(f"-l{link_name(n.abspath)}" for n in job.libs)],
             "the checkout path"),
         "XDG_CACHE_HOME": str(build.root / "build" / ".tinygo-cache"),
     })
@@ -115,3 +127,6 @@ def tinygo_action(target, source, env):
         argv = tinygo_argv(job.tinygo, job.mode, build.board.go.tinygo_target, tmp, job.package, list(job.tags), held)
         return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
                              nothing=f"tinygo wrote nothing for {job.package}")
+
+
+TINYGO_BUILDER = Builder(action=Action(tinygo_action, "$TINYGO_DISPLAY", varlist=["TINYGO_SIGNATURE"]))

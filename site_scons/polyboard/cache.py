@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-import SCons.CacheDir
+from .scons_compat import CacheDir, build_env_of
 
 
-class ReportingCacheDir(SCons.CacheDir.CacheDir):
+class ReportingCacheDir(CacheDir):
     """SCons's CacheDir, plus: a target fetched from the cache calls its builder's
     ``POLYBOARD_ON_RETRIEVE(node, env)``, so a report a plugin prints when it builds the target
     (the memory table) is printed on a CI runner that only fetched it, too."""
@@ -20,7 +20,7 @@ class ReportingCacheDir(SCons.CacheDir.CacheDir):
     def retrieve(self, node) -> bool:
         retrieved = super().retrieve(node)
         if retrieved:
-            env = node.get_build_env()
+            env = build_env_of(node)
             on_retrieve = env.get("POLYBOARD_ON_RETRIEVE") if env is not None else None
             if on_retrieve is not None:
                 on_retrieve(node, env)

@@ -155,5 +155,6 @@ class BoardBuild:
 
 
 def _is_check(node) -> bool:
-    env = node.get_build_env() if node.has_builder() else None
+    from .scons_compat import build_env_of
+    env = build_env_of(node)
     return bool(env is not None and env.get("POLYBOARD_CHECK"))

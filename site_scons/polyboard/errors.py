@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-from SCons.Errors import StopError
+from .scons_compat import StopError, build_error
 
 EXIT_USER_ERROR = 2
 
@@ -47,9 +47,7 @@ class ToolMissingError(PolyboardError):
 def action_error(error: PolyboardError):
     """The same one line from inside a build action: SCons prints ``scons: *** [target] <message>``
     and the build fails (exit status 2), without a traceback."""
-    import SCons.Errors
-
-    return SCons.Errors.BuildError(errstr=" ".join(str(error).split("\n")), exitstatus=EXIT_USER_ERROR)
+    return build_error(" ".join(str(error).split("\n")), EXIT_USER_ERROR)
 
 
 def report_error(error: PolyboardError) -> None:

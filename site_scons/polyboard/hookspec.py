@@ -55,9 +55,11 @@ def polyboard_switches(build: "BoardBuild") -> None:
 def polyboard_configure_board(build: "BoardBuild") -> None:
     """Prepare a board's SCons environment before any of its components is declared.
 
-    Toolchain plugins set compilers and flags from the board data here; the linker plugin
-    declares the generated linker script, ``memory.x`` and C memory-map header. Called once per
-    selected board, in plugin registration order.
+    Toolchain plugins load their SCons tool here (``env.Tool(generate)``: builders and the
+    ``$XCOM``/``$XCOMSTR`` defaults) and set compilers and flags from the board data; the linker
+    plugin declares the generated linker script, ``memory.x`` and C memory-map header. Called once
+    per selected board, in plugin registration order; then the SConstruct's
+    ``polyboard.start(env={...})`` is applied to the environment.
 
     :param build: the board's build context (board data, environment, variant directory).
     """
@@ -90,8 +92,10 @@ def polyboard_cpu_flags(board: "Board") -> list[str] | None:
 @hookspec(firstresult=True)
 def polyboard_go_backend(build: "BoardBuild") -> Any:
     """The function that declares Go components on a board the ``go`` command cannot target
-    (a microcontroller), called as ``backend(build, component, mode)`` with mode ``"build"`` or
-    ``"test"``; ``None`` when this plugin has no backend for the board.
+    (a microcontroller), called as ``backend(build, component, mode, package)`` with mode
+    ``"build"`` or ``"test"`` and *package* the :class:`polyboard.go_env.GoPackage` the Go plugin
+    resolved (module, package, build tags, libraries, the files to watch), so a backend never
+    imports the Go plugin; ``None`` when this plugin has no backend for the board.
 
     ``firstresult``: the TinyGo plugin answers for bare-metal boards when it can.
 

@@ -59,20 +59,14 @@ def declare(project) -> None:
 def _generated_headers(build) -> list:
     """Files the build generates into the board's include path (memory_map.h): the compile
     commands name those folders, so an editor needs them even before the first build."""
-    from SCons.Node.FS import File
+    from .scons_compat import built_files_in
 
     variant = build.env.Dir(build.variant)
     nodes = []
     for entry in build.env.get("CPPPATH", []):
         folder = build.env.Dir(entry)
-        if not folder.is_under(variant):
-            continue
-        for name, node in folder.entries.items():
-            if name in (".", ".."):
-                continue
-            node = node.disambiguate()  # a target declared by path is an Entry until asked
-            if isinstance(node, File) and node.has_builder():
-                nodes.append(node)
+        if folder.is_under(variant):
+            nodes += built_files_in(folder)
     return nodes
 
 

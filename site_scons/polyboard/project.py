@@ -23,10 +23,10 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, SConstructError, action_error, stop
 from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
-from .scons_data import node_name
+from .scons_data import literal, node_name
 from .tree_lock import lock_tree
-from . import (component_options, debugging, failures, ide, jobs, listing, signatures, source_date, spawn,
-               status, toolchains, verbs)
+from . import (component_options, debugging, failures, ide, jobs, listing, scons_compat, signatures, source_date,
+               spawn, status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -130,9 +130,11 @@ class Project:
                            "builds", "components", "results", "run_jobs")
 
     def __init__(self, root: Path, arguments: dict[str, str], targets: list[str], *,
-                 default_board: str = DEFAULT_BOARD, entry_points: list | None = None):
+                 default_board: str = DEFAULT_BOARD, entry_points: list | None = None,
+                 environment: dict | None = None):
         import SCons.Script as S  # only valid while SCons reads an SConstruct
 
+        environment = check_environment(environment or {})
         self.root = root
         self.arguments = dict(arguments)
         self.verbs = [t for t in targets if t in VERBS]
@@ -149,7 +151,9 @@ class Project:
         spawn.VERBOSE = self._switch("verbose", default=False)
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         if self._switch("keep_going", default=len(self.board_ids) > 1):
-            _keep_going()
+            # -k for a multi-board build, so one board's compile error does not hide the
+            # others' results (PlatformIO builds every environment too).
+            scons_compat.set_keep_going()
         offline = self._switch("offline", default=False)
         self.toolchains_mode = self.arguments.get("toolchains", "error")
         if self.toolchains_mode not in toolchains.MODES:
@@ -172,7 +176,9 @@ class Project:
             S.CacheDir(cache, ReportingCacheDir)
         self.builds: list[BoardBuild] = []
         for board in boards:
-            env = S.Environment(tools=[], ENV=self._child_env())
+            # The board's id as a construction variable, for the tools' display strings
+            # ($CARGOCOMSTR: "CARGO   [$POLYBOARD_BOARD_ID] $TARGET"); a literal, never expanded.
+            env = S.Environment(tools=[], ENV=self._child_env(), POLYBOARD_BOARD_ID=literal(board.id))
             spawn.install(env)
             env.Decider(signatures.decide)  # content signatures; see signatures.py for why
             if cache:  # per environment: the class is an environment's setting, not a global one
@@ -182,6 +188,7 @@ class Project:
                                offline=offline, cpu_flags=self.hooks.cpu_flags(board))
             self.hooks.switches(build)
             self.hooks.configure_board(build)
+            env.Replace(**environment)  # the SConstruct's own settings win over every tool's default
             if ide.IDE in self.verbs:
                 ide.prepare(build)
             self.builds.append(build)
@@ -394,19 +401,6 @@ class Project:
         return "\n".join(lines)
 
 
-def _keep_going() -> None:
-    """``-k`` for a multi-board build, so one board's compile error does not hide the others'
-    results (PlatformIO builds every environment too). SetOption refuses keep_going, so this sets
-    the value where SetOption keeps its own: an explicit ``-k`` on the command line still wins."""
-    import SCons.Script.Main as main
-
-    values = getattr(main.OptionsParser, "values", None)
-    settings = getattr(values, "__dict__", {}).get("__SConscript_settings__")
-    if settings is None:  # a different SCons: the documented -k still works
-        return
-    settings["keep_going"] = True
-
-
 def _run_plugin_verbs(target, source, env) -> int:
     """``scons vendor`` and other plugin verbs: each plugin's part, in registration order."""
     project = env["POLYBOARD_PROJECT"]
@@ -449,15 +443,38 @@ def _quiet_printer(text: str, targets, sources, env) -> None:
     sys.stdout.flush()
 
 
-def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None = None) -> Project:
-    """Create the project from SCons's command line; bad input exits 2 with one line."""
+CONSTRUCTION_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_environment(environment: dict) -> dict:
+    """``start(env={...})``: construction variable names (SCons syntax in the values is the
+    SConstruct's own, like any SConstruct's ``Environment(CCCOMSTR=...)``)."""
+    if not isinstance(environment, dict):
+        raise PolyboardError(f"env= must be a dict of construction variables, got {type(environment).__name__}",
+                             where="SConstruct")
+    for name in environment:
+        if not isinstance(name, str) or not CONSTRUCTION_VARIABLE.fullmatch(name):
+            raise PolyboardError(f"env=: {name!r} is not a construction variable name (letters, digits and '_', "
+                                 "not starting with a digit)", where="SConstruct")
+    return dict(environment)
+
+
+def start(*, default_board: str = DEFAULT_BOARD, root: str | os.PathLike | None = None,
+          env: dict | None = None) -> Project:
+    """Create the project from SCons's command line; bad input exits 2 with one line.
+
+    *env*: construction variables set on every board's environment after the plugins configured
+    it (so they win over every tool's default) and before any component is declared: the
+    SConstruct's way to override the tools' command lines and display strings (``$LINKCOM``,
+    ``$CARGOCOMSTR``, ...; docs/plugins.md lists them)."""
     import SCons.Script as S
 
     S.DefaultEnvironment(tools=[])  # before any global Dir()/File(): the default one probes compilers
     here = Path(root) if root is not None else Path(S.Dir("#").abspath)
     try:
         lock_tree(here)
-        project = Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board)
+        project = Project(here, dict(S.ARGUMENTS), list(S.COMMAND_LINE_TARGETS), default_board=default_board,
+                          environment=env)
         status.install()  # a live status line for long tool runs, on a terminal only
         return project
     except PolyboardError as error:

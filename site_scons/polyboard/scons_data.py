@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from SCons.Subst import Literal
+from .scons_compat import Literal
 
 
 class Data(Literal):

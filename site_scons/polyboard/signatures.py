@@ -15,12 +15,10 @@ A target is hashed only when its size and whole-second mtime cannot tell (see ta
 
 from __future__ import annotations
 
-import glob
 import os
 import threading
 
-import SCons.Node.FS
-import SCons.Util
+from . import scons_compat
 
 _VERIFIED: dict[int, bool] = {}
 _RECORD_SECOND: int | None = None
@@ -31,7 +29,7 @@ def _record_second(top: str) -> int:
     """The whole second in which SCons last wrote its record (.sconsign), -1 if never."""
     global _RECORD_SECOND
     if _RECORD_SECOND is None:
-        times = [os.stat(path).st_mtime for path in glob.glob(os.path.join(top, ".sconsign*.dblite"))]
+        times = [os.stat(path).st_mtime for path in scons_compat.sconsign_files(top)]
         _RECORD_SECOND = int(max(times)) if times else -1
     return _RECORD_SECOND
 
@@ -48,19 +46,19 @@ def target_is_stale(target) -> bool:
         if key in _VERIFIED:
             return _VERIFIED[key]
     stale = False
-    if isinstance(target, SCons.Node.FS.File) and target.exists():
-        record = target.get_stored_info().ninfo
+    if scons_compat.is_file_node(target) and target.exists():
+        record = scons_compat.recorded_info(target)
         recorded = getattr(record, "csig", None)
         if recorded:
             path = target.get_abspath()
             stat = os.stat(path)
             size, second = getattr(record, "size", None), getattr(record, "timestamp", None)
             if size is None or second is None:
-                stale = SCons.Util.hash_file_signature(path) != recorded
+                stale = scons_compat.file_signature(path) != recorded
             elif size != stat.st_size or second != int(stat.st_mtime):
                 stale = True
             elif second >= _record_second(target.fs.Dir("#").get_abspath()):
-                stale = SCons.Util.hash_file_signature(path) != recorded
+                stale = scons_compat.file_signature(path) != recorded
     with _LOCK:
         _VERIFIED[key] = stale
     return stale
