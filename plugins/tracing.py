@@ -85,6 +85,8 @@ def polyboard_summary(results):
     traced = [r for r in results if r.board in _traced_boards and r.program]
     for result in traced:
         records = parse_records(result.output)
+        if not records and result.verb != "run":
+            continue  # a test program that traces nothing (a Rust or Go unit test) is not news
         path = os.path.join(os.path.dirname(result.program), f"{result.component}.trace.json")
         document = {"board": result.board, "component": result.component, "verb": result.verb,
                     "status": result.status, "records": records}
