@@ -71,7 +71,7 @@ def test_boards_query_and_json(src_tree, tmp_path):
     assert [row["id"] for row in listed] == ["my-f4", "stm32f4"]
     stm32f4 = listed[1]
     assert stm32f4 == {
-        "id": "stm32f4", "source": "boards/stm32f4.toml", "from": "tree",
+        "id": "stm32f4", "source": "boards/stm32f4.toml", "from": "tree", "file": str(src_tree / "boards" / "stm32f4.toml"),
         "description": "STM32F405/407: Cortex-M4F, 1 MiB flash, 128 KiB SRAM + 64 KiB CCM",
         "os": "none", "arch": "arm", "cpu": "cortex-m4", "float_abi": "hard",
         "flash": 0x10_0000, "ram": 0x2_0000, "languages": ["C", "Rust"],

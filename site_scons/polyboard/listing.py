@@ -41,6 +41,7 @@ def board_row(catalog: BoardCatalog, board: Board) -> dict:
         "id": board.id,
         "source": board.path,
         "from": _origin_of_file(catalog, board.id),
+        "file": str(catalog.files[board.id].path),
         "description": board.description,
         "os": board.os,
         "arch": board.cpu.arch,
@@ -62,11 +63,15 @@ def _flag_value(board: Board, option: str) -> str:
 
 
 def _origin_of_file(catalog: BoardCatalog, board_id: str) -> str:
-    """``tree`` for the firmware tree's own boards/ folder, else the board pack's folder."""
-    folder = catalog.files[board_id].path.parent
+    """``tree`` for the firmware tree's own boards/ folder, else who added the board's folder:
+    ``pack <distribution>`` (``pack polyboard`` for the shipped boards) or ``plugin <name>``."""
+    board_file = catalog.files[board_id]
+    if board_file.owner:
+        return board_file.owner
+    folder = board_file.path.parent
     if catalog.root is not None and folder == Path(catalog.root) / "boards":
         return "tree"
-    return f"pack {folder}"
+    return f"folder {folder}"
 
 
 def rows(catalog: BoardCatalog, query: str = "") -> list[dict]:

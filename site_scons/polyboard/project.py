@@ -145,7 +145,7 @@ class Project:
         self._check_arguments()
         self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root,
                                     reserved=RESERVED_BOARD_IDS + tuple(self.registry.verbs),
-                                    tables=self.registry.board_tables)
+                                    tables=self.registry.board_tables, owners=self.registry.board_dir_owners)
         spawn.VERBOSE = self._switch("verbose", default=False)
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         if self._switch("keep_going", default=len(self.board_ids) > 1):
