@@ -402,6 +402,17 @@ class BoardCatalog:
         self._origins[board_id] = origin
         return board
 
+    def trial(self, board_id: str, text: str, path: Path) -> Board:
+        """Load a board file that is not written yet (``new-board`` and ``import-board`` check
+        what they are about to write): the catalog as it is, plus *text* as *path*."""
+        import copy
+
+        trial = copy.copy(self)
+        trial.files = dict(self.files)
+        trial.files[board_id] = BoardFile(board_id, path, tomllib.loads(text))
+        trial._cache, trial._origins = {}, {}
+        return trial.load(board_id)
+
     def origins(self, board_id: str) -> "_Origins":
         """Which file set each dotted key of a (loaded, valid) board: ``scons info`` shows it."""
         self.load(board_id)
