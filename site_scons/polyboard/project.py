@@ -48,6 +48,7 @@ CORE_OPTIONS = {
     "id": "with new-board: the new board's id (its file is boards/<id>.toml)",
     "inherits": "with new-board: the board the new one starts from",
     "from": "with import-board: a PlatformIO board manifest (.json) or a probe-rs target (.yaml) to convert",
+    "variant": "with import-board: which chip of a probe-rs target file of several (its variants[].name)",
     "toolchains": "how a build treats tools that differ from toolchains.lock: error (default), warn, off",
     "offline": "1 to build with no network: cargo --offline and Go -mod=vendor from `scons vendor`'s copies",
 }
