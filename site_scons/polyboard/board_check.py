@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from . import failures, jobs, spawn
 
 CHECK_BOARD = "check-board"
 TAIL_LINES = 8  # the emulator's last lines kept in run.json
+NOTABLE = re.compile(r"fatal|panic|error|abort|FAIL", re.IGNORECASE)
 
 
 def declare(project) -> None:
@@ -207,7 +209,12 @@ def _run_action(target, source, env) -> int:
             done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   env={k: str(v) for k, v in build.env["ENV"].items()}, timeout=timeout)
         result["status"] = done.returncode
-        result["tail"] = done.stdout.decode(errors="replace").splitlines()[-TAIL_LINES:]
+        lines = done.stdout.decode(errors="replace").splitlines()
+        result["tail"] = lines[-TAIL_LINES:]
+        # what the table shows: the emulator's own complaint (QEMU's "qemu: fatal: Lockup ..."
+        # comes before a register dump), else the program's last line
+        result["summary"] = next((line.strip() for line in lines if NOTABLE.search(line)),
+                                 next((line.strip() for line in reversed(lines) if line.strip()), ""))
     except subprocess.TimeoutExpired:
         result["note"] = f"timed out after {timeout:g} s"
     except FileNotFoundError:
@@ -235,9 +242,8 @@ def _combine_action(target, source, env) -> int:
         else:
             detail = f"{run['emulator']}: exit {run['status']}, {run['seconds']:g} s" if run["status"] is not None \
                 else run.get("note", "")
-            last = [line for line in run["tail"] if line.strip()][-1:] if run["tail"] else []
-            rows.append(check("runs in the emulator", run["status"] == 0,
-                              detail + (f": {last[0].strip()}" if last else "")))
+            summary = run.get("summary", "")
+            rows.append(check("runs in the emulator", run["status"] == 0, detail + (f": {summary}" if summary else "")))
     passed = all(row["result"] != "FAIL" for row in rows)
     _write_json(target[0].abspath, {"board": validated["board"], "passed": passed, "checks": rows})
     return 0
