@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, Result, child_env, run_scons, write
+from helpers import REPO, Result, child_env, one_error_line, run_scons, write
 
 PACK = REPO / "examples" / "board-pack"
 PIP_TIMEOUT = 180
@@ -81,13 +81,6 @@ def pack_project(folder: Path, dist: str, boards: dict[str, str], plugin: str | 
         write(folder / module / "boards" / f"{name}.toml", body)
     return folder
 
-
-def one_error_line(result: Result) -> str:
-    assert result.returncode == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("scons: *** "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -10,40 +10,32 @@ bad-input cases are derived from them in the test (a key removed), never invente
 from __future__ import annotations
 
 import json
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO, child_env, run_scons, spawned, write
+from helpers import REPO, child_env, one_error_line, run_scons, sconstruct_only, spawned, write
 
 FIXTURES = REPO / "tests" / "fixtures" / "import-board"
 
 
 @pytest.fixture
-def tree(tmp_path) -> Path:
-    shutil.copy2(REPO / "SConstruct", tmp_path / "SConstruct")
-    return tmp_path
+def bare_tree(tmp_path) -> Path:
+    """A tree of one SConstruct: the boards are the installed polyboard's."""
+    return sconstruct_only(tmp_path / "bare_tree")
 
 
-def one_line(result) -> str:
-    assert result.returncode == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("scons: *** "), result.stderr
-    return lines[0]
 
-
-def test_platformio_manifest_becomes_a_board_inheriting_stm32f4(tree, tmp_path):
+def test_platformio_manifest_becomes_a_board_inheriting_stm32f4(bare_tree, tmp_path):
     log = tmp_path / "spawn.log"
-    result = run_scons(tree, "-Q", "import-board", f"from={FIXTURES / 'nucleo_f401re.json'}", "id=nucleo-f401re",
+    result = run_scons(bare_tree, "-Q", "import-board", f"from={FIXTURES / 'nucleo_f401re.json'}", "id=nucleo-f401re",
                        timeout=120, env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
     assert result.returncode == 0, result.output
     assert spawned(log) == ""
     assert "wrote boards/nucleo-f401re.toml (inherits stm32f4) from nucleo_f401re.json; guessed: " \
            "memory.regions.FLASH.origin = 0x8000000" in result.stdout
-    text = (tree / "boards" / "nucleo-f401re.toml").read_text()
+    text = (bare_tree / "boards" / "nucleo-f401re.toml").read_text()
     data = tomllib.loads(text)
     assert data["inherits"] == "stm32f4"
     assert data["description"] == "ST Nucleo F401RE (stm32f401ret6), imported from PlatformIO"
@@ -51,28 +43,28 @@ def test_platformio_manifest_becomes_a_board_inheriting_stm32f4(tree, tmp_path):
                                          "RAM": {"origin": 0x2000_0000, "length": 98304, "attributes": "rwx"}}
     assert "#   build.f_cpu = '84000000L': not a board key" in text
     assert "# GUESSED" in text and "cpu.float_abi = 'hard': stm32f4's" in text
-    listed = json.loads(run_scons(tree, "-Q", "boards", "query=nucleo", "format=json", timeout=120).stdout)
+    listed = json.loads(run_scons(bare_tree, "-Q", "boards", "query=nucleo", "format=json", timeout=120).stdout)
     assert [(r["id"], r["flash"], r["ram"]) for r in listed] == [("nucleo-f401re", 524288, 98304)]
 
 
-def test_platformio_board_id_defaults_to_the_mcu(tree):
-    result = run_scons(tree, "-Q", "import-board", f"from={FIXTURES / 'disco_f407vg.json'}", timeout=120)
+def test_platformio_board_id_defaults_to_the_mcu(bare_tree):
+    result = run_scons(bare_tree, "-Q", "import-board", f"from={FIXTURES / 'disco_f407vg.json'}", timeout=120)
     assert result.returncode == 0, result.output
-    data = tomllib.loads((tree / "boards" / "stm32f407vgt6.toml").read_text())
+    data = tomllib.loads((bare_tree / "boards" / "stm32f407vgt6.toml").read_text())
     assert data["description"] == "ST STM32F4DISCOVERY (stm32f407vgt6), imported from PlatformIO"
-    assert "debug.openocd_board = 'stm32f4discovery'" in (tree / "boards" / "stm32f407vgt6.toml").read_text()
+    assert "debug.openocd_board = 'stm32f4discovery'" in (bare_tree / "boards" / "stm32f407vgt6.toml").read_text()
 
 
-def test_probe_rs_variant_becomes_a_board_inheriting_microbit(tree):
-    result = run_scons(tree, "-Q", "import-board", f"from={FIXTURES / 'nRF51_Series.yaml'}", "variant=nRF51822_xxAC",
+def test_probe_rs_variant_becomes_a_board_inheriting_microbit(bare_tree):
+    result = run_scons(bare_tree, "-Q", "import-board", f"from={FIXTURES / 'nRF51_Series.yaml'}", "variant=nRF51822_xxAC",
                        timeout=120)
     assert result.returncode == 0, result.output
-    data = tomllib.loads((tree / "boards" / "nrf51822_xxac.toml").read_text())
+    data = tomllib.loads((bare_tree / "boards" / "nrf51822_xxac.toml").read_text())
     assert data["inherits"] == "microbit"
     assert data["memory"]["regions"]["FLASH"]["origin"] == 0 and data["memory"]["regions"]["FLASH"]["length"] == 0x4_0000
     assert data["memory"]["regions"]["RAM"] == {"origin": 0x2000_0000, "length": 0x8000, "attributes": "rwx"}
     assert data["flash"] == {"method": "probe-rs", "probe_rs_chip": "nRF51822_xxAC"}
-    info = run_scons(tree, "-Q", "board=nrf51822_xxac", "info", timeout=120)
+    info = run_scons(bare_tree, "-Q", "board=nrf51822_xxac", "info", timeout=120)
     assert info.returncode == 0 and 'cpu.name = "cortex-m0"' in info.stdout
 
 
@@ -80,11 +72,11 @@ def test_probe_rs_variant_becomes_a_board_inheriting_microbit(tree):
 def test_an_imported_nrf51822_runs_the_reference_firmware_in_qemu(tmp_path):
     """nRF51822_xxAA is the micro:bit's chip: imported, it builds and passes check-board."""
     from helpers import copy_tree
-    tree = copy_tree(tmp_path / "tree")
-    imported = run_scons(tree, "-Q", "import-board", f"from={FIXTURES / 'nRF51_Series.yaml'}",
+    bare_tree = copy_tree(tmp_path / "bare_tree")
+    imported = run_scons(bare_tree, "-Q", "import-board", f"from={FIXTURES / 'nRF51_Series.yaml'}",
                          "variant=nRF51822_xxAA", "id=nrf51822-imported", timeout=120)
     assert imported.returncode == 0, imported.output
-    checked = run_scons(tree, "-j2", "board=nrf51822-imported", "check-board")
+    checked = run_scons(bare_tree, "-j2", "board=nrf51822-imported", "check-board")
     assert checked.returncode == 0, checked.output
     assert "check-board nrf51822-imported: PASS" in checked.stdout
 
@@ -99,7 +91,7 @@ def _derived(tmp_path: Path, name: str, edit) -> Path:
     return write(tmp_path / name, edit(source.read_text()))
 
 
-def test_bad_imports_are_one_line_and_write_nothing(tree, tmp_path):
+def test_bad_imports_are_one_line_and_write_nothing(bare_tree, tmp_path):
     cases = [
         (["from=SConstruct"], ["from=SConstruct", "not a board description polyboard can import; expected a "
                                                   "PlatformIO board manifest"]),
@@ -118,7 +110,7 @@ def test_bad_imports_are_one_line_and_write_nothing(tree, tmp_path):
         ([f"from={FIXTURES / 'disco_f407vg.json'}", "id=stm32f4"], ["id=stm32f4", "board 'stm32f4' already exists"]),
     ]
     for args, fragments in cases:
-        line = one_line(run_scons(tree, "import-board", *args, timeout=120))
+        line = one_error_line(run_scons(bare_tree, "import-board", *args, timeout=120))
         for fragment in fragments:
             assert fragment in line, (args, line)
-    assert not (tree / "boards").exists()
+    assert not (bare_tree / "boards").exists()

@@ -4,62 +4,53 @@ nothing written. Board data only: no toolchain, no process."""
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO, child_env, run_scons, spawned, write
+from helpers import REPO, child_env, one_error_line, run_scons, sconstruct_only, spawned, write
 
 
 @pytest.fixture
-def tree(tmp_path) -> Path:
-    """A firmware tree of one SConstruct: the shipped boards come from the installed polyboard."""
-    shutil.copy2(REPO / "SConstruct", tmp_path / "SConstruct")
-    return tmp_path
+def bare_tree(tmp_path) -> Path:
+    """A tree of one SConstruct: the boards are the installed polyboard's."""
+    return sconstruct_only(tmp_path / "bare_tree")
 
 
-def one_line(result) -> str:
-    assert result.returncode == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("scons: *** "), result.stderr
-    return lines[0]
 
-
-def test_new_board_writes_a_commented_file_that_validates(tree, tmp_path):
+def test_new_board_writes_a_commented_file_that_validates(bare_tree, tmp_path):
     log = tmp_path / "spawn.log"
-    result = run_scons(tree, "-Q", "new-board", "id=acme-m4", "inherits=stm32f4", timeout=120,
+    result = run_scons(bare_tree, "-Q", "new-board", "id=acme-m4", "inherits=stm32f4", timeout=120,
                        env=child_env(POLYBOARD_SPAWN_LOG=str(log), PATH="/usr/bin/nonexistent:/bin"))
     assert result.returncode == 0, result.output
     assert spawned(log) == ""
     assert "polyboard: wrote boards/acme-m4.toml (inherits stm32f4)" in result.stdout
-    text = (tree / "boards" / "acme-m4.toml").read_text()
+    text = (bare_tree / "boards" / "acme-m4.toml").read_text()
     data = tomllib.loads(text)
     assert data["inherits"] == "stm32f4"
     assert data["memory"]["regions"]["FLASH"] == {"origin": 0x0800_0000, "length": 0x10_0000, "attributes": "rx"}
     assert "[memory.regions.RAM]   # CHANGE" in text and "# CHANGE: the chip, its core, flash and RAM" in text
     assert '#   rust.target = "thumbv7em-none-eabihf"   (stm32f4.toml (pack polyboard))' in text
-    assert not (tree / "build").exists()
-    info = run_scons(tree, "-Q", "board=acme-m4", "info", timeout=120)
+    assert not (bare_tree / "build").exists()
+    info = run_scons(bare_tree, "-Q", "board=acme-m4", "info", timeout=120)
     assert info.returncode == 0, info.output
     assert "memory.regions.RAM.length = 0x20000" in info.stdout and "# boards/acme-m4.toml" in info.stdout
-    listed = run_scons(tree, "-Q", "boards", "query=acme", timeout=120)
+    listed = run_scons(bare_tree, "-Q", "boards", "query=acme", timeout=120)
     assert listed.stdout.splitlines()[1].split()[:2] == ["acme-m4", "boards/acme-m4.toml"]
 
 
-def test_new_board_of_a_linux_board_validates(tree):
-    result = run_scons(tree, "-Q", "new-board", "id=pi-like", "inherits=rpi4", timeout=120)
+def test_new_board_of_a_linux_board_validates(bare_tree):
+    result = run_scons(bare_tree, "-Q", "new-board", "id=pi-like", "inherits=rpi4", timeout=120)
     assert result.returncode == 0, result.output
-    assert "[memory" not in (tree / "boards" / "pi-like.toml").read_text()
-    assert run_scons(tree, "-Q", "board=pi-like", "info", timeout=120).returncode == 0
+    assert "[memory" not in (bare_tree / "boards" / "pi-like.toml").read_text()
+    assert run_scons(bare_tree, "-Q", "board=pi-like", "info", timeout=120).returncode == 0
 
 
-def test_dry_run_writes_nothing(tree):
-    result = run_scons(tree, "-n", "new-board", "id=acme-m4", "inherits=stm32f4", timeout=120)
+def test_dry_run_writes_nothing(bare_tree):
+    result = run_scons(bare_tree, "-n", "new-board", "id=acme-m4", "inherits=stm32f4", timeout=120)
     assert result.returncode == 0, result.output
-    assert not (tree / "boards").exists()
+    assert not (bare_tree / "boards").exists()
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -73,15 +64,15 @@ def test_dry_run_writes_nothing(tree):
     (["id=stm32f4", "inherits=lm3s6965"], ["id=stm32f4", "board 'stm32f4' already exists (stm32f4.toml (pack polyboard))"]),
     (["id=acme-m4", "inherits=stm32f4", "run"], ["new-board only writes a board file; other targets cannot come with it"]),
 ])
-def test_bad_new_board_requests_are_one_line_and_write_nothing(tree, args, fragments):
-    line = one_line(run_scons(tree, "new-board", *args, timeout=120))
+def test_bad_new_board_requests_are_one_line_and_write_nothing(bare_tree, args, fragments):
+    line = one_error_line(run_scons(bare_tree, "new-board", *args, timeout=120))
     for fragment in fragments:
         assert fragment in line, line
-    assert not (tree / "boards").exists()
+    assert not (bare_tree / "boards").exists()
 
 
-def test_new_board_never_overwrites(tree):
-    mine = write(tree / "boards" / "acme-m4.toml", 'inherits = "stm32f4"\ndescription = "mine"\n')
-    line = one_line(run_scons(tree, "new-board", "id=acme-m4", "inherits=lm3s6965", timeout=120))
+def test_new_board_never_overwrites(bare_tree):
+    mine = write(bare_tree / "boards" / "acme-m4.toml", 'inherits = "stm32f4"\ndescription = "mine"\n')
+    line = one_error_line(run_scons(bare_tree, "new-board", "id=acme-m4", "inherits=lm3s6965", timeout=120))
     assert "boards/acme-m4.toml already exists; new boards never overwrite a file" in line
     assert mine.read_text() == 'inherits = "stm32f4"\ndescription = "mine"\n'
