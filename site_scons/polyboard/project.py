@@ -44,7 +44,7 @@ CORE_OPTIONS = {
     "port": "with debug: the TCP port of the emulator's GDB server (default: a free one)",
     "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
     "query": "with boards: list only the boards whose id, description or CPU contains this text",
-    "format": "with boards/info: text (the default) or json",
+    "format": "with boards/info: text (the default) or json; boards also markdown (the README's table)",
     "id": "with new-board: the new board's id (its file is boards/<id>.toml)",
     "inherits": "with new-board: the board the new one starts from",
     "from": "with import-board: a PlatformIO board manifest (.json) or a probe-rs target (.yaml) to convert",
@@ -202,7 +202,8 @@ class Project:
         if others:
             raise PolyboardError(f"{asked[0]} only prints board data; build targets cannot come with it "
                                  f"(got {', '.join(others)})", where="command line")
-        fmt = listing.check_format(self.arguments.get("format", "text"))
+        fmt = listing.check_format(self.arguments.get("format", "text"),
+                                   listing.FORMATS if "info" in asked else listing.BOARDS_FORMATS)
         answers = {}
         if "boards" in asked:
             answers["boards"] = listing.boards_text(self.catalog, self.arguments.get("query", ""), fmt)
