@@ -98,3 +98,20 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def one_error_line(result: Result) -> str:
+    """A user error as polyboard gives it: exit 2, one ``scons: ***`` line on stderr, no traceback."""
+    assert result.returncode == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("scons: *** "), result.stderr
+    return lines[0]
+
+
+def sconstruct_only(folder: Path) -> Path:
+    """A firmware tree of the reference SConstruct alone: no boards/ and no plugins/ of its own, so
+    every board comes from the installed polyboard (and board packs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "SConstruct", folder / "SConstruct")
+    return folder

@@ -71,7 +71,7 @@ def test_boards_query_and_json(src_tree, tmp_path):
     assert [row["id"] for row in listed] == ["my-f4", "stm32f4"]
     stm32f4 = listed[1]
     assert stm32f4 == {
-        "id": "stm32f4", "source": "boards/stm32f4.toml", "from": "tree",
+        "id": "stm32f4", "source": "boards/stm32f4.toml", "from": "tree", "file": str(src_tree / "boards" / "stm32f4.toml"),
         "description": "STM32F405/407: Cortex-M4F, 1 MiB flash, 128 KiB SRAM + 64 KiB CCM",
         "os": "none", "arch": "arm", "cpu": "cortex-m4", "float_abi": "hard",
         "flash": 0x10_0000, "ram": 0x2_0000, "languages": ["C", "Rust"],
@@ -118,3 +118,28 @@ def test_bad_requests_are_one_line(src_tree, args, fragments):
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     assert "Traceback" not in result.output
+
+
+def test_readme_and_boards_md_tables_are_the_board_files_data():
+    """The board tables of README.md and docs/boards.md are `scons -Q boards format=markdown` of
+    the shipped boards: a board file changed or added without the docs fails here."""
+    from polyboard.board_files import BoardCatalog
+    from polyboard.listing import boards_text
+
+    from helpers import REPO
+
+    expected = boards_text(BoardCatalog([REPO / "boards"], root=REPO), fmt="markdown")
+    assert expected.count("\n") == len(SHIPPED) + 2
+    for doc in ("README.md", "docs/boards.md"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        start = text.index("format=markdown` writes this table")
+        table = text[text.index("\n", start) + 1:text.index("<!-- end of the generated table -->")]
+        assert table == expected, f"{doc}: regenerate its board table with `scons -Q boards format=markdown`"
+
+
+def test_boards_markdown_from_the_command_line(src_tree):
+    result = scons_quiet(src_tree, "boards", "query=microbit", "format=markdown")
+    assert result.returncode == 0, result.output
+    assert result.stdout.splitlines()[2].startswith("| `microbit` | BBC micro:bit (nRF51822): Cortex-M0, 256 KiB flash")
+    info = run_scons(src_tree, "board=microbit", "info", "format=markdown", timeout=120)
+    assert info.returncode == 2 and "'markdown' is not valid; choose one of text, json" in info.stderr

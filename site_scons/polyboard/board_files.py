@@ -218,6 +218,7 @@ class BoardFile:
     id: str
     path: Path
     raw: dict
+    owner: str = ""  # "pack <distribution>" / "plugin <name>" for a plugin's folder; "" for the tree's
 
     @property
     def abstract(self) -> bool:
@@ -242,28 +243,48 @@ class BoardCatalog:
     """Every board file found in the search path, loaded lazily and validated on demand.
 
     The search path is the tree's ``boards/`` folder first, then folders that plugins (board
-    packs) contribute; the first file for an id wins, so a tree can override a pack's board.
+    packs) contribute; *owners* says who contributed each plugin folder (``pack acme-boards``).
+    A folder without an owner (the tree's) wins over the folders after it, so a tree can override
+    a pack's board; two owned folders giving one id is an error naming both packs and files.
+    A pack's file is shown as ``name.toml (pack acme-boards)``: path-free, and naming the pack.
     """
 
     def __init__(self, directories: list[Path], *, root: Path | None = None, reserved: tuple[str, ...] = (),
-                 tables: dict | None = None):
+                 tables: dict | None = None, owners: dict | None = None):
         self.root = root
         self.tables = dict(tables or {})  # name -> registry.BoardTable (plugins' tables)
         self.files: dict[str, BoardFile] = {}
+        owners = dict(owners or {})
+        seen: set[Path] = set()
         for directory in directories:
-            if not directory.is_dir():
-                continue
+            if not directory.is_dir() or directory.resolve() in seen:
+                continue  # the same folder twice: this repository's boards/ with an editable install
+            seen.add(directory.resolve())
+            owner = owners.get(directory, "")
             for path in sorted(directory.glob("*.toml")):
                 board_id = path.stem
-                self._check_id(board_id, path, reserved)
-                if board_id not in self.files:
-                    self.files[board_id] = BoardFile(board_id, path, self._read(path))
+                candidate = BoardFile(board_id, path, {}, owner)
+                self._check_id(board_id, candidate, reserved)
+                earlier = self.files.get(board_id)
+                if earlier is not None and not (earlier.owner and owner):
+                    continue  # the tree's file (first in the path) overrides
+                if earlier is not None:
+                    raise PolyboardError(
+                        f"two board packs define board {board_id!r}: {earlier.owner} ({earlier.path}) and "
+                        f"{owner} ({path}); uninstall one, or give the tree its own boards/{board_id}.toml "
+                        "(the tree's file overrides both)", where=f"board {board_id}")
+                self.files[board_id] = BoardFile(board_id, path, self._read(candidate), owner)
         self._cache: dict[str, Board] = {}
         self._origins: dict[str, _Origins] = {}
 
-    def _check_id(self, board_id: str, path: Path, reserved: tuple[str, ...]) -> None:
+    def _label(self, board_file: BoardFile) -> str:
+        if board_file.owner:
+            return f"{board_file.path.name} ({board_file.owner})"
+        return _display(board_file.path, self.root)
+
+    def _check_id(self, board_id: str, board_file: BoardFile, reserved: tuple[str, ...]) -> None:
         """A board file's name is its id: a safe name (never ``..``, no ``$``, no newline)."""
-        shown = repr(_display(path, self.root))
+        shown = repr(self._label(board_file))
         if not BOARD_ID_PATTERN.fullmatch(board_id):
             raise PolyboardError(f"{board_id!r} is not a valid board id ({BOARD_ID_RULE} characters); "
                                  "rename the file", where=f"board file {shown}")
@@ -271,8 +292,9 @@ class BoardCatalog:
             raise PolyboardError(f"board id {board_id!r} is reserved (it is a keyword on the command line: "
                                  f"{', '.join(reserved)}); rename the file", where=f"board file {shown}")
 
-    def _read(self, path: Path) -> dict:
-        shown = _display(path, self.root)
+    def _read(self, board_file: BoardFile) -> dict:
+        path = board_file.path
+        shown = self._label(board_file)
         try:
             with path.open("rb") as handle:
                 data = handle.read()
@@ -298,7 +320,7 @@ class BoardCatalog:
         return raw
 
     def shown(self, board_id: str) -> str:
-        return _display(self.files[board_id].path, self.root)
+        return self._label(self.files[board_id])
 
     @property
     def concrete_ids(self) -> list[str]:
@@ -380,6 +402,17 @@ class BoardCatalog:
         self._cache[board_id] = board
         self._origins[board_id] = origin
         return board
+
+    def trial(self, board_id: str, text: str, path: Path) -> Board:
+        """Load a board file that is not written yet (``new-board`` and ``import-board`` check
+        what they are about to write): the catalog as it is, plus *text* as *path*."""
+        import copy
+
+        trial = copy.copy(self)
+        trial.files = dict(self.files)
+        trial.files[board_id] = BoardFile(board_id, path, tomllib.loads(text))
+        trial._cache, trial._origins = {}, {}
+        return trial.load(board_id)
 
     def origins(self, board_id: str) -> "_Origins":
         """Which file set each dotted key of a (loaded, valid) board: ``scons info`` shows it."""

@@ -30,7 +30,9 @@ def polyboard_register(registry: "Registry") -> None:
 
     Called once per run, before any board is loaded. Plugins call methods of the registry
     (``registry.add_component_kind(...)``, ``registry.add_option(...)``,
-    ``registry.add_board_dir(...)``) instead of returning loose values.
+    ``registry.add_board_dir(...)``) instead of returning loose values. A board pack is a
+    distribution whose plugin only calls ``registry.add_board_dir(folder)``: its boards are
+    listed under the distribution's name (docs/board-vendors.md).
 
     :param registry: the run's registry.
     """

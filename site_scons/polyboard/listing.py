@@ -18,6 +18,7 @@ from .board_files import BoardCatalog
 from .errors import PolyboardError
 
 FORMATS = ("text", "json")
+BOARDS_FORMATS = FORMATS + ("markdown",)  # boards only: the table README.md and docs/boards.md hold
 DEFAULT = "(default)"
 
 
@@ -41,6 +42,7 @@ def board_row(catalog: BoardCatalog, board: Board) -> dict:
         "id": board.id,
         "source": board.path,
         "from": _origin_of_file(catalog, board.id),
+        "file": str(catalog.files[board.id].path),
         "description": board.description,
         "os": board.os,
         "arch": board.cpu.arch,
@@ -62,11 +64,15 @@ def _flag_value(board: Board, option: str) -> str:
 
 
 def _origin_of_file(catalog: BoardCatalog, board_id: str) -> str:
-    """``tree`` for the firmware tree's own boards/ folder, else the board pack's folder."""
-    folder = catalog.files[board_id].path.parent
+    """``tree`` for the firmware tree's own boards/ folder, else who added the board's folder:
+    ``pack <distribution>`` (``pack polyboard`` for the shipped boards) or ``plugin <name>``."""
+    board_file = catalog.files[board_id]
+    if board_file.owner:
+        return board_file.owner
+    folder = board_file.path.parent
     if catalog.root is not None and folder == Path(catalog.root) / "boards":
         return "tree"
-    return f"pack {folder}"
+    return f"folder {folder}"
 
 
 def rows(catalog: BoardCatalog, query: str = "") -> list[dict]:
@@ -91,10 +97,25 @@ def _size(value: int | None) -> str:
     return f"{value} B"
 
 
+def markdown_table(listed: list[dict]) -> str:
+    """The board table of README.md and docs/boards.md (tests/test_board_listing.py keeps them
+    equal to this, so the documented boards are the board files' own data)."""
+    lines = ["| id | description | CPU | float ABI | flash | RAM | languages | emulator |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in listed:
+        emulator = f"`{r['emulator']}`" if r["emulator"] != "build only" else "build only"
+        description = r["description"].replace("|", "\\|")
+        lines.append(f"| `{r['id']}` | {description} | {r['cpu']} | {r['float_abi']} | {_size(r['flash'])} | "
+                     f"{_size(r['ram'])} | {', '.join(r['languages'])} | {emulator} |")
+    return "\n".join(lines) + "\n"
+
+
 def boards_text(catalog: BoardCatalog, query: str = "", fmt: str = "text") -> str:
     listed = rows(catalog, query)
     if fmt == "json":
         return json.dumps(listed, indent=2) + "\n"
+    if fmt == "markdown":
+        return markdown_table(listed)
     if not listed:
         return f"no board matches query={query!r}; boards: {', '.join(catalog.concrete_ids)}\n"
     header = ("Board", "Source", "CPU", "Float ABI", "Flash", "RAM", "Languages", "Emulator")
@@ -156,7 +177,7 @@ def info_text(catalog: BoardCatalog, board_id: str, fmt: str = "text") -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise PolyboardError(f"{value!r} is not valid; choose one of {', '.join(FORMATS)}", where=f"format={value}")
+def check_format(value: str, choices: tuple[str, ...] = FORMATS) -> str:
+    if value not in choices:
+        raise PolyboardError(f"{value!r} is not valid; choose one of {', '.join(choices)}", where=f"format={value}")
     return value

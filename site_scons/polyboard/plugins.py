@@ -43,7 +43,15 @@ PLUGIN_FAILURES = (Exception, SystemExit)
 class _PluginManager(pluggy.PluginManager):
     """Hook functions are recognised by name as well as by ``@hookimpl`` (as pytest does), so an
     undecorated ``polyboard_*`` function is registered like a decorated one, and a misspelt one is
-    caught by ``check_pending`` instead of being silently ignored."""
+    caught by ``check_pending`` instead of being silently ignored.
+
+    ``distributions`` maps an entry-point plugin's name to the pip distribution that installed it
+    (``polyboard`` for the built-ins, ``acme-boards`` for a board pack): what a board pack's
+    boards are listed under, and what an error about them names."""
+
+    def __init__(self, project_name: str):
+        super().__init__(project_name)
+        self.distributions: dict[str, str] = {}
 
     def parse_hookimpl_opts(self, plugin, name: str):
         opts = super().parse_hookimpl_opts(plugin, name)
@@ -126,10 +134,14 @@ def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
         if local is not None and not _same_file(ep.module, local):
             continue  # overridden: registered from the folder below
         folder.pop(ep.module.rpartition(".")[2], None)
+        dist = distribution_of(ep)
         try:
             plugin = ep.load()
         except PLUGIN_FAILURES as exc:  # any import failure is the plugin's fault, reported as such
-            raise _plugin_error(ep.name, exc, f"loading entry point {ep.value!r}") from None
+            shown = f"{ep.name} (distribution {dist})" if dist else ep.name
+            raise _plugin_error(shown, exc, f"loading entry point {ep.value!r}") from None
+        if dist and hasattr(manager, "distributions"):
+            manager.distributions[ep.name] = dist
         _register(manager, plugin, ep.name)
     for path in folder.values():
         shown = f"{plugin_dir.name}/{path.name}"
@@ -142,6 +154,12 @@ def load_plugins(manager: pluggy.PluginManager, plugin_dir: Path | None,
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
         raise _unknown_hook_error(manager, exc) from None
+
+
+def distribution_of(entry_point) -> str:
+    """The name of the pip distribution that installed *entry_point* ("" when unknown)."""
+    dist = getattr(entry_point, "dist", None)
+    return (getattr(dist, "name", None) or "") if dist is not None else ""
 
 
 def _same_file(module_name: str, path: Path) -> bool:
@@ -213,16 +231,18 @@ class Hooks:
         """Call each plugin's ``polyboard_register`` in registration order, telling the registry
         which plugin is adding what (for its error messages)."""
         names = {id(plugin): name for name, plugin in self.manager.list_name_plugin()}
+        distributions = getattr(self.manager, "distributions", {})
         for impl in self.manager.hook.polyboard_register.get_hookimpls():  # in registration order
             name = names.get(id(impl.plugin), impl.plugin_name)
             registry.current_plugin = name
+            registry.current_distribution = distributions.get(name, "")
             try:
                 impl.function(**{arg: registry for arg in impl.argnames if arg == "registry"})
             except PolyboardError:
                 raise
             except PLUGIN_FAILURES as exc:
                 raise _plugin_error(name, exc, "polyboard_register") from None
-        registry.current_plugin = ""
+        registry.current_plugin = registry.current_distribution = ""
 
     def cpu_flags(self, board) -> list[str]:
         flags = self._call("polyboard_cpu_flags", board=board)

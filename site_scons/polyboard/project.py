@@ -25,8 +25,8 @@ from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
-from . import (component_options, debugging, failures, ide, jobs, listing, scons_compat, signatures, source_date,
-               spawn, status, toolchains, verbs)
+from . import (board_check, board_import, board_scaffold, component_options, debugging, failures, ide, jobs, listing,
+               scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -44,12 +44,16 @@ CORE_OPTIONS = {
     "port": "with debug: the TCP port of the emulator's GDB server (default: a free one)",
     "gdb_script": "with debug: a gdb command file to run in batch mode (default: an interactive gdb)",
     "query": "with boards: list only the boards whose id, description or CPU contains this text",
-    "format": "with boards/info: text (the default) or json",
+    "format": "with boards/info: text (the default) or json; boards also markdown (the README's table)",
+    "id": "with new-board: the new board's id (its file is boards/<id>.toml)",
+    "inherits": "with new-board: the board the new one starts from",
+    "from": "with import-board: a PlatformIO board manifest (.json) or a probe-rs target (.yaml) to convert",
+    "variant": "with import-board: which chip of a probe-rs target file of several (its variants[].name)",
     "toolchains": "how a build treats tools that differ from toolchains.lock: error (default), warn, off",
     "offline": "1 to build with no network: cargo --offline and Go -mod=vendor from `scons vendor`'s copies",
 }
 RUN_VERBS = ("run", "test")
-VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE,)
+VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE, board_check.CHECK_BOARD)
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
 LOCK_TOOLCHAINS = "lock-toolchains"  # writes toolchains.lock (toolchains.py)
 # Questions about the board data: answered from the board files alone (no board is configured,
@@ -58,7 +62,9 @@ QUERIES = ("boards", "info")
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Words of the command line that a board id (a file name, and an SCons alias) must not shadow
 # (the verbs plugins add are reserved too, when the board files are read).
-RESERVED_BOARD_IDS = ("all", *VERBS, LIST, *QUERIES, LOCK_TOOLCHAINS)
+# Targets that write a board file into the tree's boards/ (nothing is built; board_scaffold.py).
+WRITERS = (board_scaffold.NEW_BOARD, board_import.IMPORT_BOARD)
+RESERVED_BOARD_IDS = ("all", *VERBS, LIST, *QUERIES, LOCK_TOOLCHAINS, *WRITERS)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -147,7 +153,7 @@ class Project:
         self._check_arguments()
         self.catalog = BoardCatalog([root / "boards", *self.registry.board_dirs], root=root,
                                     reserved=RESERVED_BOARD_IDS + tuple(self.registry.verbs),
-                                    tables=self.registry.board_tables)
+                                    tables=self.registry.board_tables, owners=self.registry.board_dir_owners)
         spawn.VERBOSE = self._switch("verbose", default=False)
         self.board_ids = select_boards(self.catalog, self.arguments, default_board)
         if self._switch("keep_going", default=len(self.board_ids) > 1):
@@ -161,7 +167,8 @@ class Project:
                                  where=f"toolchains={self.toolchains_mode}")
         boards = [self.catalog.load(board_id) for board_id in self.board_ids]
         self.answers = self._answer_queries(targets)
-        if self.answers:
+        self.planned = self._plan_board_files(targets)
+        if self.answers or self.planned:
             boards = []  # nothing to configure or build
         self.options = {name: self.arguments.get(name, opt.default) for name, opt in self.registry.options.items()}
 
@@ -203,13 +210,28 @@ class Project:
         if others:
             raise PolyboardError(f"{asked[0]} only prints board data; build targets cannot come with it "
                                  f"(got {', '.join(others)})", where="command line")
-        fmt = listing.check_format(self.arguments.get("format", "text"))
+        fmt = listing.check_format(self.arguments.get("format", "text"),
+                                   listing.FORMATS if "info" in asked else listing.BOARDS_FORMATS)
         answers = {}
         if "boards" in asked:
             answers["boards"] = listing.boards_text(self.catalog, self.arguments.get("query", ""), fmt)
         if "info" in asked:
             answers["info"] = "".join(listing.info_text(self.catalog, board_id, fmt) for board_id in self.board_ids)
         return answers
+
+    def _plan_board_files(self, targets: list[str]) -> dict:
+        """``new-board``/``import-board``: the file each would write, decided (and validated) now."""
+        asked = [t for t in targets if t in WRITERS]
+        if not asked:
+            return {}
+        others = [t for t in targets if t != asked[0]]
+        if others:
+            raise PolyboardError(f"{asked[0]} only writes a board file; other targets cannot come with it "
+                                 f"(got {', '.join(others)})", where="command line")
+        reserved = RESERVED_BOARD_IDS + tuple(self.registry.verbs)
+        if asked[0] == board_scaffold.NEW_BOARD:
+            return {asked[0]: board_scaffold.new_board(self.catalog, self.root, self.arguments, reserved)}
+        return {asked[0]: board_import.import_board(self.catalog, self.root, self.arguments, reserved)}
 
     def _child_env(self) -> dict[str, str]:
         """The environment children get: PATH and HOME only, plus what plugins add explicitly.
@@ -345,6 +367,8 @@ class Project:
         S.Help(self._help(), append=False)
         for query, text in self.answers.items():
             S.AlwaysBuild(S.Alias(query, [], Action(_print_text, None), POLYBOARD_TEXT=text))
+        for writer, planned in self.planned.items():
+            S.AlwaysBuild(S.Alias(writer, [], Action(_write_board_file, None), POLYBOARD_PLANNED=planned))
         if LIST in S.COMMAND_LINE_TARGETS:
             selected = S.Alias(LIST, [], Action(_print_boards, None), POLYBOARD_BOARDS=list(self.board_ids))
             S.AlwaysBuild(selected)
@@ -367,7 +391,9 @@ class Project:
             debugging.declare(self, tool_verbs)
         if ide.IDE in self.verbs:
             ide.declare(self)
-        if not run_verbs and len(self.builds) > 1:
+        if board_check.CHECK_BOARD in self.verbs:
+            board_check.declare(self)  # its report names the failed boards
+        elif not run_verbs and len(self.builds) > 1:
             atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
 
 
@@ -383,6 +409,11 @@ class Project:
                      "list": "print the selected boards (after shard=), build nothing",
                      "boards": "list every known board (query=, format=json)",
                      "info": "print the resolved board with the file each value came from",
+                     board_scaffold.NEW_BOARD: "write boards/<id>.toml for a new board (id=, inherits=)",
+                     board_import.IMPORT_BOARD: "convert a PlatformIO board (.json) or probe-rs target (.yaml) "
+                                                "into boards/*.toml (from=)",
+                     board_check.CHECK_BOARD: "build, check the memory map against the ELF and run the reference "
+                                              "firmware; a pass/fail table (build/<board>/check-board.json)",
                      LOCK_TOOLCHAINS: "write toolchains.lock: path, version and sha256 of every tool"}
         for name, registered in self.registry.verbs.items():
             verb_help.setdefault(name, "; ".join(v.help for v in registered))
@@ -428,6 +459,14 @@ def _lock_toolchains(target, source, env) -> int:
 def _print_boards(target, source, env) -> int:
     for board_id in env["POLYBOARD_BOARDS"]:
         print(board_id)
+    return 0
+
+
+def _write_board_file(target, source, env) -> int:
+    try:
+        board_scaffold.write(env["POLYBOARD_PLANNED"])
+    except PolyboardError as error:
+        raise action_error(error) from None
     return 0
 
 

@@ -78,8 +78,12 @@ class Registry:
         self.options: dict[str, Option] = {}
         self.verbs: dict[str, list[Verb]] = {}
         self.board_dirs: list[Path] = []
+        # folder -> who added it: "pack <distribution>" for a pip-installed plugin (the built-ins'
+        # is "pack polyboard"), "plugin <name>" for a tree's own plugins/ file.
+        self.board_dir_owners: dict[Path, str] = {}
         self.board_tables: dict[str, BoardTable] = {}
         self.current_plugin = ""
+        self.current_distribution = ""  # the pip distribution of current_plugin ("" for a tree plugin)
 
     def add_component_kind(self, name: str, declare: Callable, help: str = "", options=None) -> None:
         """A kind the SConstruct declares as ``project.<name>(...)``: an identifier that is not one
@@ -153,5 +157,14 @@ class Registry:
         self.board_tables[name] = BoardTable(name, cls, check, help, self.current_plugin)
 
     def add_board_dir(self, path: str | Path) -> None:
-        """A folder of board files, e.g. shipped inside a pip-installed board pack."""
-        self.board_dirs.append(Path(path))
+        """A folder of board files (``*.toml``), e.g. shipped inside a pip-installed board pack.
+
+        Its boards are listed under the plugin's distribution (``scons boards``), and every error
+        about one of its files names that pack. Precedence (docs/board-vendors.md): the tree's own
+        ``boards/`` overrides any pack; two packs giving one board id is an error naming both."""
+        folder = Path(path)
+        self.board_dirs.append(folder)
+        owner = f"pack {self.current_distribution}" if self.current_distribution else \
+            f"plugin {self.current_plugin}" if self.current_plugin else ""
+        if owner:
+            self.board_dir_owners[folder] = owner
