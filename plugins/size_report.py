@@ -1,0 +1,245 @@
+"""Size report plugin: what each program's bytes are, the artifact manifest, budgets, size diffs.
+
+* After each link, ``<name>.sizes.json``: the program's regions (MCU) or sections (Linux) split
+  into components, with each component's largest symbols (:mod:`polyboard.attribution`), checked
+  against the board's ``[budgets]`` (:mod:`polyboard.budgets`).
+* Once every component is declared, ``build/<board>/manifest.json`` and, for several boards,
+  ``build/manifest.json`` (:mod:`polyboard.manifest`, docs/manifest.md).
+* ``scons sizes`` prints the components table; ``scons size-diff baseline=FILE [format=markdown]``
+  compares with another revision's manifest.
+
+All of them are SCons nodes whose sources are the artifacts and whose varlist holds the facts
+they record (toolchains, options, revision, budgets): a null build rebuilds none of them and
+starts no process. The facts are read while the SConstruct is read, from files only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+
+from SCons.Action import Action
+
+from polyboard import PolyboardError, hookimpl
+from polyboard import attribution, budgets, manifest, source_date, toolchains
+from polyboard.errors import action_error
+from polyboard.scons_data import node_name, signature
+
+SIZES_SUFFIX = ".sizes.json"
+REPORT_SUFFIXES = (SIZES_SUFFIX, ".memory.txt", ".d")  # reports about artifacts, not artifacts
+VERBS = ("sizes", "size-diff")
+
+
+@hookimpl
+def polyboard_register(registry):
+    registry.add_board_table(budgets.TABLE, budgets.Budgets, check=budgets.check,
+                             help="size budgets per memory region and per component (docs/manifest.md)")
+    registry.add_option("baseline", "with size-diff: a manifest.json (one board's or build/manifest.json) "
+                        "from another revision to compare with")
+    registry.add_verb("sizes", print_sizes, help="print each program's regions split into components")
+    registry.add_verb("size-diff", size_diff, help="compare sizes with baseline=MANIFEST (format=markdown for a PR)")
+
+
+# -- per program --------------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_after_link(build, component, elf):
+    env = build.env
+    board = build.board
+    sources = [elf]
+    if board.memory is not None:
+        link_map = env.File(build.path(f"{component}.map"))
+        if link_map.has_builder():
+            sources.append(link_map)
+    else:  # the libraries a Linux program may link: their symbol index names the C and Rust parts
+        sources += [a.library for a in build.artifacts.values()
+                    if a.library is not None and str(a.library).endswith(".a")]
+    region_limits, _, warn = budgets.limits(board, build.root)
+    return env.Command(build.path(f"{component}{SIZES_SUFFIX}"), sources,
+                       Action(sizes_action, f"SIZES   [{board.id}] $TARGET", varlist=["SIZE_FACTS"]),
+                       SIZE_FACTS=signature((attribution.VERSION, board.memory.regions if board.memory else None,
+                                             region_limits, warn)),
+                       POLYBOARD_BOARD=board, POLYBOARD_ROOT=str(build.root), POLYBOARD_COMPONENT=component,
+                       POLYBOARD_LIMITS=(region_limits, warn))
+
+
+def sizes_action(target, source, env):
+    board = env["POLYBOARD_BOARD"]
+    root = env["POLYBOARD_ROOT"]
+    elf = source[0].abspath
+    if board.memory is not None:
+        text = ""
+        if len(source) > 1:
+            with open(source[1].abspath, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        sizes = attribution.firmware_sizes(elf, text, board.memory.regions)
+    else:
+        sizes = attribution.linux_program_sizes(elf, [s.abspath for s in source[1:]])
+    program = os.path.relpath(elf, root)
+    sizes = {"component": env["POLYBOARD_COMPONENT"], "path": program, **sizes}
+    region_limits, warn = env["POLYBOARD_LIMITS"]
+    for region in sizes["regions"]:
+        limit = region_limits.get(region["name"])
+        if limit is None:
+            continue
+        what = f"region {region['name']}"
+        if budgets.over(region["used"], limit):
+            raise action_error(PolyboardError(budgets.message(program, what, region["used"], limit)))
+        if warn is not None and region["used"] > warn * limit.bytes:
+            sys.stderr.write(f"polyboard: warning: {budgets.message(program, what, region['used'], limit)}"
+                             .replace(", over its budget of", f", over {warn:.0%} of its budget of") + "\n")
+    manifest.write_json(target[0].abspath, sizes)
+    return 0
+
+
+# -- per board and per tree ----------------------------------------------------------------------
+
+def _facts(build, fingerprints) -> dict:
+    board = build.board
+    return {
+        "board": {"id": board.id, "file": board.path, "description": board.description, "os": board.os,
+                  "cpu": board.cpu.name or board.cpu.arch},
+        "revision": _revision(build.root),
+        "options": {k: v for k, v in sorted(build.options.items())},
+        "toolchains": [{"name": f.name, "path": f.path, "version": f.version, "sha256": f.sha256}
+                       for f in fingerprints if board.id in f.boards],
+    }
+
+
+def _revision(root) -> dict | None:
+    found = source_date.head_commit(root)  # git's files, read directly: no process
+    return {"commit": found[0]} if found is not None else None
+
+
+@hookimpl
+def polyboard_after_components(builds, root):
+    import SCons.Node.FS
+    import SCons.Script as S
+
+    if not builds:
+        return []
+    quiet = S.GetOption("clean") or S.GetOption("help") or "list" in S.COMMAND_LINE_TARGETS
+    # The toolchains' versions as lock-toolchains reads them: cached by (path, size, mtime), so a
+    # null build only stats the tools. Nothing is probed for a clean, -h or list.
+    fingerprints = [] if quiet else toolchains.fingerprints(root, builds, dict(builds[0].env["ENV"]))
+    nodes = []
+    for build in builds:
+        files, components = [], {}
+        for artifact in build.artifacts.values():
+            for node in artifact.nodes:
+                # Entry: a target named by a string, not yet known to be a file (SCons decides late)
+                if isinstance(node, (SCons.Node.FS.File, SCons.Node.FS.Entry)) and node not in components:
+                    files.append(node)
+                    components[node] = artifact.component
+        if not files:
+            continue
+        facts = _facts(build, fingerprints)
+        node = build.env.Command(build.path("manifest.json"), files,
+                                 Action(manifest_action, f"MANIFEST [{build.board.id}] $TARGET",
+                                        varlist=["MANIFEST_FACTS"]),
+                                 MANIFEST_FACTS=signature(facts), POLYBOARD_FACTS=facts,
+                                 POLYBOARD_COMPONENTS={str(n): c for n, c in components.items()},
+                                 POLYBOARD_ROOT=str(root), POLYBOARD_BOARD=build.board)
+        build.env.Alias(build.board.id, node)
+        nodes += node
+    if len(nodes) > 1:
+        nodes += builds[0].env.Command(node_name(os.path.join("#build", "manifest.json")), list(nodes),
+                                       Action(tree_manifest_action, "MANIFEST build/manifest.json"))
+    for verb in VERBS:
+        if verb in S.COMMAND_LINE_TARGETS:
+            S.Alias(verb, nodes)  # the verb reads them: built (or found up to date) first
+    return nodes
+
+
+def manifest_action(target, source, env):
+    facts = env["POLYBOARD_FACTS"]
+    root = env["POLYBOARD_ROOT"]
+    board = env["POLYBOARD_BOARD"]
+    components = env["POLYBOARD_COMPONENTS"]
+    artifacts, programs = [], []
+    for node in source:
+        path = node.abspath
+        if path.endswith(SIZES_SUFFIX):
+            with open(path, encoding="utf-8") as handle:
+                programs.append(json.load(handle))
+        if path.endswith(REPORT_SUFFIXES):
+            continue
+        artifacts.append({"path": os.path.relpath(path, root), "component": components[str(node)],
+                          "bytes": os.path.getsize(path), "sha256": _sha256(path)})
+    _, component_limits, _ = budgets.limits(board, root)
+    for name, limit in component_limits.items():
+        found = [p for p in programs if any(name in r["components"] for r in p["regions"])]
+        if not found:
+            valid = sorted({c for p in programs for r in p["regions"] for c in r["components"]})
+            raise action_error(PolyboardError(f"no component {name!r} in any program of board {board.id}; "
+                                              f"valid components: {', '.join(valid)}",
+                                              where=limit.file, key=limit.key))
+        for program in found:
+            used = sum(r["components"].get(name, 0) for r in program["regions"])
+            if budgets.over(used, limit):
+                raise action_error(PolyboardError(budgets.message(program["path"], f"component {name}", used, limit)))
+    data = manifest.board_manifest(board=facts["board"], revision=facts["revision"], options=facts["options"],
+                                   toolchains=facts["toolchains"], artifacts=artifacts, programs=programs)
+    manifest.write_json(target[0].abspath, data)
+    return 0
+
+
+def tree_manifest_action(target, source, env):
+    boards = []
+    for node in source:
+        with open(node.abspath, encoding="utf-8") as handle:
+            boards.append(json.load(handle))
+    manifest.write_json(target[0].abspath, manifest.tree_manifest(boards))
+    return 0
+
+
+def _sha256(path: str) -> str:
+    from polyboard.dependencies import sha256_file
+    return sha256_file(path)
+
+
+# -- verbs ---------------------------------------------------------------------------------------
+
+def _manifests(builds, root) -> dict[str, dict]:
+    found = {}
+    for build in builds:
+        path = build.abspath("manifest.json")
+        if path.is_file():
+            found[build.board.id] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def print_sizes(builds, root) -> int:
+    found = _manifests(builds, root)
+    for board_id, data in found.items():
+        sys.stdout.write(manifest.sizes_text(data))
+    if not found:
+        print("polyboard: sizes: no manifest (nothing was built)")
+    sys.stdout.flush()
+    return 0
+
+
+def size_diff(builds, root) -> int:
+    import SCons.Script as S
+
+    baseline = builds[0].options.get("baseline", "") if builds else ""
+    fmt = S.ARGUMENTS.get("format", "text")
+    if fmt not in ("text", "markdown"):
+        raise PolyboardError("size-diff prints text or markdown; choose one of text, markdown", where=f"format={fmt}")
+    if not baseline:
+        raise PolyboardError("size-diff needs baseline=MANIFEST (a manifest.json from another revision)",
+                             where="command line")
+    where = f"baseline={baseline}"
+    old = manifest.load(os.path.join(root, baseline), where=where)
+    new = _manifests(builds, root)
+    if not set(old) & set(new):
+        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build "
+                             f"{', '.join(sorted(new)) or 'none'}: no board to compare", where=where)
+    old = {k: v for k, v in old.items() if k in new}
+    rows = manifest.diff_rows(old, new)
+    render = manifest.diff_markdown if fmt == "markdown" else manifest.diff_text
+    sys.stdout.write(render(rows, sorted(new)))
+    sys.stdout.flush()
+    return 0
