@@ -30,6 +30,7 @@ from polyboard.scons_data import node_name, signature
 SIZES_SUFFIX = ".sizes.json"
 REPORT_SUFFIXES = (SIZES_SUFFIX, ".memory.txt", ".d")  # reports about artifacts, not artifacts
 VERBS = ("sizes", "size-diff")
+DIFF_FORMATS = ("text", "markdown")
 
 
 @hookimpl
@@ -37,9 +38,34 @@ def polyboard_register(registry):
     registry.add_board_table(budgets.TABLE, budgets.Budgets, check=budgets.check,
                              help="size budgets per memory region and per component (docs/manifest.md)")
     registry.add_option("baseline", "with size-diff: a manifest.json (one board's or build/manifest.json) "
-                        "from another revision to compare with")
+                        "from another revision to compare with", check=_check_baseline)
     registry.add_verb("sizes", print_sizes, help="print each program's regions split into components")
     registry.add_verb("size-diff", size_diff, help="compare sizes with baseline=MANIFEST (format=markdown for a PR)")
+
+
+def _check_baseline(value: str) -> None:
+    """A baseline that is not a manifest of this schema stops before anything is built."""
+    if value:
+        manifest.load(value, where=f"baseline={value}")
+
+
+def _check_size_diff(builds, root) -> None:
+    """``scons size-diff``'s input, checked while the SConstruct is read (one line, nothing built)."""
+    import SCons.Script as S
+
+    fmt = S.ARGUMENTS.get("format", "text")
+    if fmt not in DIFF_FORMATS:
+        raise PolyboardError(f"size-diff prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
+                             where=f"format={fmt}")
+    baseline = builds[0].options.get("baseline", "")
+    if not baseline:
+        raise PolyboardError("size-diff needs baseline=MANIFEST (a manifest.json from another revision)",
+                             where="command line")
+    old = manifest.load(os.path.join(root, baseline), where=f"baseline={baseline}")
+    ids = sorted(b.board.id for b in builds)
+    if not set(old) & set(ids):
+        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build {', '.join(ids)}: "
+                             "no board to compare", where=f"baseline={baseline}")
 
 
 # -- per program --------------------------------------------------------------------------------
@@ -120,6 +146,8 @@ def polyboard_after_components(builds, root):
 
     if not builds:
         return []
+    if "size-diff" in S.COMMAND_LINE_TARGETS:
+        _check_size_diff(builds, root)
     quiet = S.GetOption("clean") or S.GetOption("help") or "list" in S.COMMAND_LINE_TARGETS
     # The toolchains' versions as lock-toolchains reads them: cached by (path, size, mtime), so a
     # null build only stats the tools. Nothing is probed for a clean, -h or list.
@@ -222,24 +250,14 @@ def print_sizes(builds, root) -> int:
 
 
 def size_diff(builds, root) -> int:
+    """Compare with the baseline (checked when the SConstruct was read: _check_size_diff)."""
     import SCons.Script as S
 
-    baseline = builds[0].options.get("baseline", "") if builds else ""
-    fmt = S.ARGUMENTS.get("format", "text")
-    if fmt not in ("text", "markdown"):
-        raise PolyboardError("size-diff prints text or markdown; choose one of text, markdown", where=f"format={fmt}")
-    if not baseline:
-        raise PolyboardError("size-diff needs baseline=MANIFEST (a manifest.json from another revision)",
-                             where="command line")
-    where = f"baseline={baseline}"
-    old = manifest.load(os.path.join(root, baseline), where=where)
+    baseline = builds[0].options["baseline"]
+    old = manifest.load(os.path.join(root, baseline), where=f"baseline={baseline}")
     new = _manifests(builds, root)
-    if not set(old) & set(new):
-        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build "
-                             f"{', '.join(sorted(new)) or 'none'}: no board to compare", where=where)
-    old = {k: v for k, v in old.items() if k in new}
-    rows = manifest.diff_rows(old, new)
-    render = manifest.diff_markdown if fmt == "markdown" else manifest.diff_text
+    rows = manifest.diff_rows({k: v for k, v in old.items() if k in new}, new)
+    render = manifest.diff_markdown if S.ARGUMENTS.get("format") == "markdown" else manifest.diff_text
     sys.stdout.write(render(rows, sorted(new)))
     sys.stdout.flush()
     return 0
