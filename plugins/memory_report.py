@@ -54,6 +54,7 @@ def memory_report_action(target, source, env):
         detail = ", ".join(f"{r.name} by {used[r.name] - r.length} bytes" for r in over)
         sys.stderr.write(f"polyboard: {source[0]} does not fit board {board.id}: region {detail} "
                          f"(sizes in {board.path}, memory.regions)\n")
+        _print_overflow_parts(source[0].abspath, board, over)
         # The link succeeded (--noinhibit-exec, so that this table can be printed): remove the
         # image, so that no later build or run takes it as up to date.
         os.remove(source[0].abspath)
@@ -77,6 +78,24 @@ def polyboard_after_link(build, component, elf):
                        MEMORY_REGIONS=signature(board.memory.regions), POLYBOARD_BOARD=board,
                        POLYBOARD_ON_RETRIEVE=print_cached_table,
                        POLYBOARD_CHECK=1)  # images wait for it (BoardBuild.after_link)
+
+
+def _print_overflow_parts(elf_path: str, board, over) -> None:
+    """What fills an overflowing region: its largest components (from the link map next to the
+    ELF, which the same link wrote), so the user sees what to cut before the image is removed."""
+    from polyboard.attribution import firmware_sizes
+
+    map_path = os.path.splitext(elf_path)[0] + ".map"
+    try:
+        with open(map_path, encoding="utf-8", errors="replace") as handle:
+            sizes = firmware_sizes(elf_path, handle.read(), board.memory.regions)
+    except OSError:
+        return
+    names = {r.name for r in over}
+    for region in sizes["regions"]:
+        if region["name"] in names:
+            parts = ", ".join(f"{c} {b} B" for c, b in list(region["components"].items())[:6])
+            print(f"Largest parts of {region['name']}: {parts}", flush=True)
 
 
 def print_cached_table(node, env) -> None:

@@ -15,7 +15,6 @@ starts no process. The facts are read while the SConstruct is read, from files o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ import sys
 from SCons.Action import Action
 
 from polyboard import PolyboardError, hookimpl
-from polyboard import attribution, budgets, manifest, source_date, toolchains
+from polyboard import attribution, budgets, manifest, size_html, source_date, toolchains
 from polyboard.errors import action_error
 from polyboard.scons_data import node_name, signature
 
@@ -152,7 +151,7 @@ def polyboard_after_components(builds, root):
     # The toolchains' versions as lock-toolchains reads them: cached by (path, size, mtime), so a
     # null build only stats the tools. Nothing is probed for a clean, -h or list.
     fingerprints = [] if quiet else toolchains.fingerprints(root, builds, dict(builds[0].env["ENV"]))
-    nodes = []
+    nodes, reports = [], []
     for build in builds:
         files, components = [], {}
         for artifact in build.artifacts.values():
@@ -164,21 +163,24 @@ def polyboard_after_components(builds, root):
         if not files:
             continue
         facts = _facts(build, fingerprints)
-        node = build.env.Command(build.path("manifest.json"), files,
+        node = build.env.Command([build.path("manifest.json"), build.path("size-report.html")], files,
                                  Action(manifest_action, f"MANIFEST [{build.board.id}] $TARGET",
                                         varlist=["MANIFEST_FACTS"]),
                                  MANIFEST_FACTS=signature(facts), POLYBOARD_FACTS=facts,
                                  POLYBOARD_COMPONENTS={str(n): c for n, c in components.items()},
                                  POLYBOARD_ROOT=str(root), POLYBOARD_BOARD=build.board)
         build.env.Alias(build.board.id, node)
-        nodes += node
+        nodes.append(node[0])
+        reports.append(node[1])
     if len(nodes) > 1:
-        nodes += builds[0].env.Command(node_name(os.path.join("#build", "manifest.json")), list(nodes),
-                                       Action(tree_manifest_action, "MANIFEST build/manifest.json"))
+        tree = builds[0].env.Command([node_name("#build/manifest.json"), node_name("#build/report.html")], list(nodes),
+                                     Action(tree_manifest_action, "MANIFEST build/manifest.json"))
+        nodes.append(tree[0])
+        reports.append(tree[1])
     for verb in VERBS:
         if verb in S.COMMAND_LINE_TARGETS:
             S.Alias(verb, nodes)  # the verb reads them: built (or found up to date) first
-    return nodes
+    return nodes + reports
 
 
 def manifest_action(target, source, env):
@@ -211,7 +213,15 @@ def manifest_action(target, source, env):
     data = manifest.board_manifest(board=facts["board"], revision=facts["revision"], options=facts["options"],
                                    toolchains=facts["toolchains"], artifacts=artifacts, programs=programs)
     manifest.write_json(target[0].abspath, data)
+    _write_text(target[1].abspath, size_html.render({board.id: data}, f"Sizes of {board.id}"))
     return 0
+
+
+def _write_text(path: str, text: str) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
 
 
 def tree_manifest_action(target, source, env):
@@ -219,7 +229,9 @@ def tree_manifest_action(target, source, env):
     for node in source:
         with open(node.abspath, encoding="utf-8") as handle:
             boards.append(json.load(handle))
-    manifest.write_json(target[0].abspath, manifest.tree_manifest(boards))
+    data = manifest.tree_manifest(boards)
+    manifest.write_json(target[0].abspath, data)
+    _write_text(target[1].abspath, size_html.render(data["boards"], f"Sizes of {', '.join(data['boards'])}"))
     return 0
 
 

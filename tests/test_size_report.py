@@ -342,3 +342,74 @@ def test_a_baseline_of_other_boards_is_named(tree, tmp_path):
     assert_user_error(result, f"baseline={baseline}: the baseline has boards rpi4, this build stm32f4: no board to compare")
     result = run_scons(tree.path, "board=stm32f4", "size-diff", timeout=300)
     assert_user_error(result, "size-diff needs baseline=MANIFEST")
+
+
+# -- the HTML report, in a real browser -------------------------------------------------------------
+
+class _Segments:
+    """Collects the data-* attributes the page's script put on the elements it rendered."""
+
+    def __init__(self, html: str):
+        from html.parser import HTMLParser
+
+        self.boards, self.programs, self.regions, self.segments = [], [], [], []
+        self.rendered = False
+        found = self
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                attributes = dict(attrs)
+                classes = (attributes.get("class") or "").split()
+                if tag == "body" and attributes.get("data-rendered") == "yes":
+                    found.rendered = True
+                if "board" in classes:
+                    found.boards.append(attributes["data-board"])
+                if "program" in classes:
+                    found.programs.append((found.boards[-1], attributes["data-program"]))
+                if "region" in classes:
+                    found.regions.append((*found.programs[-1], attributes["data-region"], int(attributes["data-used"])))
+                if "segment" in classes:
+                    found.segments.append((*found.regions[-1][:3], attributes["data-component"],
+                                           int(attributes["data-bytes"])))
+
+        Parser().feed(html)
+
+
+def _browser(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    import shutil
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: ./setup.sh installs it (Debian package chromium)"
+    return subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                           "--no-first-run", *args], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("page", ["build/stm32f4/size-report.html", "build/report.html"])
+def test_the_html_report_shows_every_board_region_and_component_in_a_browser(tree, tmp_path, page):
+    """chromium loads the page from disk (no server, no network), runs its script, and the DOM
+    it rendered shows every board, program, region and component with the manifest's numbers."""
+    html = tree.path / page
+    text = html.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text  # self-contained: nothing to fetch
+    dumped = _browser("--dump-dom", html.as_uri(), profile=tmp_path / "profile")
+    assert dumped.returncode == 0, dumped.stderr
+    found = _Segments(dumped.stdout)
+    assert found.rendered, "the page's script did not run"
+    boards = ["stm32f4"] if page.startswith("build/stm32f4") else sorted(SESSION_MCU + SESSION_LINUX)
+    assert sorted(found.boards) == boards
+    expected_regions, expected_segments = [], []
+    for board in boards:
+        data = json.loads((tree.path / "build" / board / "manifest.json").read_text(encoding="utf-8"))
+        for program in data["programs"]:
+            for region in program["regions"]:
+                expected_regions.append((board, program["path"], region["name"], region["used"]))
+                expected_segments += [(board, program["path"], region["name"], c, b)
+                                      for c, b in region["components"].items()]
+    assert sorted(found.regions) == sorted(expected_regions)
+    assert sorted(found.segments) == sorted(expected_segments)
+    shot = tmp_path / "size-report.png"
+    taken = _browser("--window-size=1100,1400", f"--screenshot={shot}", html.as_uri(), profile=tmp_path / "profile")
+    assert taken.returncode == 0, taken.stderr
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
