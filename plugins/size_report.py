@@ -22,7 +22,7 @@ import sys
 from SCons.Action import Action
 
 from polyboard import PolyboardError, hookimpl
-from polyboard import attribution, budgets, manifest, size_html, source_date, toolchains
+from polyboard import budgets, manifest, source_date, toolchains
 from polyboard.errors import action_error
 from polyboard.scons_data import node_name, signature
 
@@ -30,6 +30,9 @@ SIZES_SUFFIX = ".sizes.json"
 REPORT_SUFFIXES = (SIZES_SUFFIX, ".memory.txt", ".d")  # reports about artifacts, not artifacts
 VERBS = ("sizes", "size-diff")
 DIFF_FORMATS = ("text", "markdown")
+# polyboard.attribution.VERSION, repeated so that declaring a report does not import the module
+# (tests/test_size_report.py checks that they agree).
+ATTRIBUTION_VERSION = 1
 
 
 @hookimpl
@@ -82,15 +85,17 @@ def polyboard_after_link(build, component, elf):
         sources += [a.library for a in build.artifacts.values()
                     if a.library is not None and str(a.library).endswith(".a")]
     region_limits, _, warn = budgets.limits(board, build.root)
-    return env.Command(build.path(f"{component}{SIZES_SUFFIX}"), sources,
-                       Action(sizes_action, f"SIZES   [{board.id}] $TARGET", varlist=["SIZE_FACTS"]),
-                       SIZE_FACTS=signature((attribution.VERSION, board.memory.regions if board.memory else None,
+    return env.Command(build.path(f"{component}{SIZES_SUFFIX}"), sources, _SIZES_ACTION,
+                       SIZESCOMSTR=f"SIZES   [{board.id}] $TARGET",
+                       SIZE_FACTS=signature((ATTRIBUTION_VERSION, board.memory.regions if board.memory else None,
                                              region_limits, warn)),
                        POLYBOARD_BOARD=board, POLYBOARD_ROOT=str(build.root), POLYBOARD_COMPONENT=component,
                        POLYBOARD_LIMITS=(region_limits, warn))
 
 
 def sizes_action(target, source, env):
+    from polyboard import attribution
+
     board = env["POLYBOARD_BOARD"]
     root = env["POLYBOARD_ROOT"]
     elf = source[0].abspath
@@ -155,6 +160,10 @@ def polyboard_after_components(builds, root):
     for build in builds:
         files, components = [], {}
         for artifact in build.artifacts.values():
+            if artifact.test:
+                # Test programs are not shipped; and a null build hashes the sources of every
+                # node it checks, a Rust test binary (22 MB) too: they stay out.
+                continue
             for node in artifact.nodes:
                 # Entry: a target named by a string, not yet known to be a file (SCons decides late)
                 if isinstance(node, (SCons.Node.FS.File, SCons.Node.FS.Entry)) and node not in components:
@@ -164,8 +173,7 @@ def polyboard_after_components(builds, root):
             continue
         facts = _facts(build, fingerprints)
         node = build.env.Command([build.path("manifest.json"), build.path("size-report.html")], files,
-                                 Action(manifest_action, f"MANIFEST [{build.board.id}] $TARGET",
-                                        varlist=["MANIFEST_FACTS"]),
+                                 _MANIFEST_ACTION, MANIFESTCOMSTR=f"MANIFEST [{build.board.id}] $TARGET",
                                  MANIFEST_FACTS=signature(facts), POLYBOARD_FACTS=facts,
                                  POLYBOARD_COMPONENTS={str(n): c for n, c in components.items()},
                                  POLYBOARD_ROOT=str(root), POLYBOARD_BOARD=build.board)
@@ -184,6 +192,8 @@ def polyboard_after_components(builds, root):
 
 
 def manifest_action(target, source, env):
+    from polyboard import size_html
+
     facts = env["POLYBOARD_FACTS"]
     root = env["POLYBOARD_ROOT"]
     board = env["POLYBOARD_BOARD"]
@@ -225,6 +235,8 @@ def _write_text(path: str, text: str) -> None:
 
 
 def tree_manifest_action(target, source, env):
+    from polyboard import size_html
+
     boards = []
     for node in source:
         with open(node.abspath, encoding="utf-8") as handle:
@@ -238,6 +250,11 @@ def tree_manifest_action(target, source, env):
 def _sha256(path: str) -> str:
     from polyboard.dependencies import sha256_file
     return sha256_file(path)
+
+
+# One action object each, shared by every board's nodes (as SCons's own tools define builders once).
+_SIZES_ACTION = Action(sizes_action, "$SIZESCOMSTR", varlist=["SIZE_FACTS"])
+_MANIFEST_ACTION = Action(manifest_action, "$MANIFESTCOMSTR", varlist=["MANIFEST_FACTS"])
 
 
 # -- verbs ---------------------------------------------------------------------------------------

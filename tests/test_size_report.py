@@ -413,3 +413,10 @@ def test_the_html_report_shows_every_board_region_and_component_in_a_browser(tre
     taken = _browser("--window-size=1100,1400", f"--screenshot={shot}", html.as_uri(), profile=tmp_path / "profile")
     assert taken.returncode == 0, taken.stderr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_the_plugin_knows_the_attribution_version():
+    """A new way of attributing must rebuild the size reports: its version is in their signature."""
+    from polyboard_plugins import size_report
+
+    assert size_report.ATTRIBUTION_VERSION == attribution.VERSION
