@@ -132,7 +132,8 @@ def _facts(build, fingerprints) -> dict:
         "board": {"id": board.id, "file": board.path, "description": board.description, "os": board.os,
                   "cpu": board.cpu.name or board.cpu.arch},
         "revision": _revision(build.root),
-        "options": {k: v for k, v in sorted(build.options.items())},
+        # the options the build ran with; baseline= only says what to compare with (size-diff)
+        "options": {k: v for k, v in sorted(build.options.items()) if k != "baseline"},
         "toolchains": [{"name": f.name, "path": f.path, "version": f.version, "sha256": f.sha256}
                        for f in fingerprints if board.id in f.boards],
     }

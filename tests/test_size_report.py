@@ -286,8 +286,11 @@ def test_size_diff_after_the_kernel_grows(tree, tmp_path):
     _add_rust_function(copy)
     result = run_scons(copy, "board=stm32f4", timeout=900)
     assert result.returncode == 0, result.output
-    text = run_scons(copy, "board=stm32f4", "size-diff", f"baseline={baseline}", timeout=300)
+    log = tmp_path / "spawn.log"
+    text = run_scons(copy, "board=stm32f4", "size-diff", f"baseline={baseline}", timeout=300,
+                     env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
     assert text.returncode == 0, text.output
+    assert spawned_processes(log) == [] and "MANIFEST" not in text.stdout  # up to date: nothing rebuilt
     rows = [line.split() for line in text.stdout.splitlines() if line.strip().startswith("stm32f4")]
     kernel = next(r for r in rows if r[1] == "build/stm32f4/firmware.elf" and r[2] == "FLASH" and r[3] == "kernel")
     assert int(kernel[-1]) > 0
