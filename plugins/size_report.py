@@ -90,7 +90,10 @@ def polyboard_after_link(build, component, elf):
                        SIZE_FACTS=signature((ATTRIBUTION_VERSION, board.memory.regions if board.memory else None,
                                              region_limits, warn)),
                        POLYBOARD_BOARD=board, POLYBOARD_ROOT=str(build.root), POLYBOARD_COMPONENT=component,
-                       POLYBOARD_LIMITS=(region_limits, warn))
+                       POLYBOARD_LIMITS=(region_limits, warn),
+                       # only for the message when a budget is exceeded: what grew since then
+                       POLYBOARD_BASELINE=os.path.join(build.root, build.options.get("baseline") or "")
+                       if build.options.get("baseline") else "")
 
 
 def sizes_action(target, source, env):
@@ -116,12 +119,31 @@ def sizes_action(target, source, env):
             continue
         what = f"region {region['name']}"
         if budgets.over(region["used"], limit):
+            _print_growth(env.get("POLYBOARD_BASELINE", ""), board.id, program, region)
             raise action_error(PolyboardError(budgets.message(program, what, region["used"], limit)))
         if warn is not None and region["used"] > warn * limit.bytes:
             sys.stderr.write(f"polyboard: warning: {budgets.message(program, what, region['used'], limit)}"
                              .replace(", over its budget of", f", over {warn:.0%} of its budget of") + "\n")
     manifest.write_json(target[0].abspath, sizes)
     return 0
+
+
+def _print_growth(baseline: str, board_id: str, program: str, region: dict) -> None:
+    """The components of *region* that grew most since the baseline manifest (if one is given)."""
+    if not baseline:
+        return
+    try:
+        old = manifest.load(baseline, where=f"baseline={baseline}")
+    except PolyboardError:
+        return  # checked when the SConstruct was read; a file changed since is not this error's story
+    if not any(p.get("path") == program for p in old.get(board_id, {}).get("programs", [])):
+        return  # the baseline did not build this program: everything would have "grown"
+    rows = [r for r in manifest.diff_rows({board_id: old.get(board_id, {})},
+                                          {board_id: {"programs": [{"path": program, "regions": [region]}]}})
+            if r[3] != "(total)" and r[6] > 0]
+    if rows:
+        grown = ", ".join(f"{r[3]} +{r[6]} B" for r in sorted(rows, key=lambda r: -r[6])[:5])
+        print(f"polyboard: {program}: {region['name']} grew most since {baseline}: {grown}", flush=True)
 
 
 # -- per board and per tree ----------------------------------------------------------------------

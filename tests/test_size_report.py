@@ -299,6 +299,15 @@ def test_size_diff_after_the_kernel_grows(tree, tmp_path):
     assert "| Board | Program | Region | Component | Old | New | Delta |" in markdown.stdout
     assert "| stm32f4 | `build/stm32f4/firmware.elf` | FLASH | `kernel` |" in markdown.stdout
     (tmp_path / "size-diff.md").write_text(markdown.stdout, encoding="utf-8")
+    # A budget the grown kernel exceeds: the failure says what grew most since the baseline.
+    board = copy / "boards" / "stm32f4.toml"
+    board.write_text(board.read_text(encoding="utf-8") + '\n[budgets]\nregions = { FLASH = "3.4%" }\n',
+                     encoding="utf-8")
+    failed = run_scons(copy, "board=stm32f4", f"baseline={baseline}", timeout=900)
+    assert failed.returncode == 2, failed.output
+    assert "region FLASH uses 36" in failed.stderr and "budgets.regions.FLASH = '3.4%'" in failed.stderr
+    grew = next(line for line in failed.stdout.splitlines() if "FLASH grew most since" in line)
+    assert grew.split(": ")[-1].startswith("kernel +"), grew
 
 
 # -- budgets --------------------------------------------------------------------------------------
