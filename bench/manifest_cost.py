@@ -5,9 +5,9 @@ Usage (from the repository root, in a tree already built for those boards):
 
     .venv/bin/python bench/manifest_cost.py [--boards stm32f4,rpi4] [--repeat 7] [--tree .]
 
-Times ``scons -Q boards=...`` with nothing to do, alternately with the size report plugin on
+Times ``scons -Q boards=...`` with nothing to do, interleaved, with the size report plugin on
 and switched off (``plugins=-size_report``; every other plugin as usual), and counts the child
-processes of each with polyboard's spawn log. The first run of each kind is not timed (it
+processes of each with polyboard's spawn log. A first run of each kind is not timed (it
 settles SCons's state after the switch). Prints medians; nothing is asserted.
 """
 
@@ -40,16 +40,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--tree", type=Path, default=Path("."))
     args = parser.parse_args()
-    results = {}
+    kinds = (("with manifests", []), ("plugins=-size_report", ["plugins=-size_report"]))
+    times: dict[str, list[float]] = {label: [] for label, _ in kinds}
+    processes: dict[str, int] = {label: 0 for label, _ in kinds}
     with tempfile.TemporaryDirectory() as folder:
-        for label, extra in (("with manifests", []), ("plugins=-size_report", ["plugins=-size_report"])):
-            log = Path(folder) / f"{len(results)}.log"
-            null_build(args.tree, args.boards, extra, log)  # settle
-            log.unlink(missing_ok=True)
-            times = [null_build(args.tree, args.boards, extra, log) for _ in range(args.repeat)]
-            processes = len(log.read_text().splitlines()) if log.exists() else 0
-            results[label] = (statistics.median(times), processes)
+        for label, extra in kinds:
+            null_build(args.tree, args.boards, extra, Path(folder) / "settle.log")  # settle
+        for round_ in range(args.repeat):  # interleaved, so that a change of machine load hits both
+            for label, extra in kinds:
+                log = Path(folder) / f"{round_}-{len(label)}.log"
+                times[label].append(null_build(args.tree, args.boards, extra, log))
+                processes[label] += len(log.read_text().splitlines()) if log.exists() else 0
         null_build(args.tree, args.boards, [], Path(folder) / "last.log")  # leave the tree as built
+    results = {label: (statistics.median(times[label]), processes[label]) for label, _ in kinds}
     count = len(args.boards.split(","))
     for label, (seconds, processes) in results.items():
         print(f"null build, {count} boards, {label:22} {seconds:6.3f} s  {processes} child processes")
