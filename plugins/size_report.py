@@ -156,9 +156,17 @@ def _facts(build, fingerprints) -> dict:
         "revision": _revision(build.root),
         # the options the build ran with; baseline= only says what to compare with (size-diff)
         "options": {k: v for k, v in sorted(build.options.items()) if k != "baseline"},
-        "toolchains": [{"name": f.name, "path": f.path, "version": f.version, "sha256": f.sha256}
+        "toolchains": [{"name": _tool_name(f), "path": f.path, "version": f.version, "sha256": f.sha256}
                        for f in fingerprints if board.id in f.boards],
     }
+
+
+def _tool_name(fingerprint) -> str:
+    """The tool's own name: the lock's label adds ``@path`` when the selected boards use two files
+    of one name (the host's cargo and Debian's), which would make a board's manifest depend on
+    which other boards were built with it."""
+    suffix = "@" + fingerprint.path
+    return fingerprint.name[:-len(suffix)] if fingerprint.name.endswith(suffix) else fingerprint.name
 
 
 def _revision(root) -> dict | None:
