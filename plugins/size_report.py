@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 
 from SCons.Action import Action
 
@@ -148,7 +149,7 @@ def _print_growth(baseline: str, board_id: str, program: str, region: dict) -> N
 
 # -- per board and per tree ----------------------------------------------------------------------
 
-def _facts(build, fingerprints) -> dict:
+def _facts(build) -> dict:
     board = build.board
     return {
         "board": {"id": board.id, "file": board.path, "description": board.description, "os": board.os,
@@ -156,9 +157,34 @@ def _facts(build, fingerprints) -> dict:
         "revision": _revision(build.root),
         # the options the build ran with; baseline= only says what to compare with (size-diff)
         "options": {k: v for k, v in sorted(build.options.items()) if k != "baseline"},
-        "toolchains": [{"name": _tool_name(f), "path": f.path, "version": f.version, "sha256": f.sha256}
-                       for f in fingerprints if board.id in f.boards],
     }
+
+
+def _tool_files(build) -> list:
+    """What identifies the board's tools without running or reading them: resolved path, size and
+    modification time (a stat each). Their versions and sha256 are read when the manifest is
+    built (:func:`_toolchains`), so a checkout that fetches its manifest from the build cache,
+    or finds it up to date, starts no version probe."""
+    found = []
+    for use in sorted(build.tools.values(), key=lambda u: (u.name, u.path)):
+        real = os.path.realpath(use.path)
+        try:
+            stat = os.stat(real)
+            found.append((use.name, real, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            found.append((use.name, real, None, None))
+    return found
+
+
+_FINGERPRINTS = threading.Lock()  # one board's manifest at a time updates the fingerprint cache
+
+
+def _toolchains(build) -> list[dict]:
+    """The board's tools as ``scons lock-toolchains`` records them (cached by path, size, mtime)."""
+    with _FINGERPRINTS:
+        found = toolchains.fingerprints(build.root, [build], dict(build.env["ENV"]))
+    return sorted(({"name": _tool_name(f), "path": f.path, "version": f.version, "sha256": f.sha256}
+                   for f in found), key=lambda t: (t["name"], t["path"]))
 
 
 def _tool_name(fingerprint) -> str:
@@ -183,10 +209,6 @@ def polyboard_after_components(builds, root):
         return []
     if "size-diff" in S.COMMAND_LINE_TARGETS:
         _check_size_diff(builds, root)
-    quiet = S.GetOption("clean") or S.GetOption("help") or "list" in S.COMMAND_LINE_TARGETS
-    # The toolchains' versions as lock-toolchains reads them: cached by (path, size, mtime), so a
-    # null build only stats the tools. Nothing is probed for a clean, -h or list.
-    fingerprints = [] if quiet else toolchains.fingerprints(root, builds, dict(builds[0].env["ENV"]))
     nodes, reports = [], []
     for build in builds:
         files, components = [], {}
@@ -202,10 +224,11 @@ def polyboard_after_components(builds, root):
                     components[node] = artifact.component
         if not files:
             continue
-        facts = _facts(build, fingerprints)
+        facts = _facts(build)
         node = build.env.Command([build.path("manifest.json"), build.path("size-report.html")], files,
                                  _MANIFEST_ACTION, MANIFESTCOMSTR=f"MANIFEST [{build.board.id}] $TARGET",
-                                 MANIFEST_FACTS=signature(facts), POLYBOARD_FACTS=facts,
+                                 MANIFEST_FACTS=signature((facts, _tool_files(build))), POLYBOARD_FACTS=facts,
+                                 POLYBOARD_BUILD=build,
                                  POLYBOARD_COMPONENTS={str(n): c for n, c in components.items()},
                                  POLYBOARD_ROOT=str(root), POLYBOARD_BOARD=build.board)
         build.env.Alias(build.board.id, node)
@@ -252,7 +275,8 @@ def manifest_action(target, source, env):
             if budgets.over(used, limit):
                 raise action_error(PolyboardError(budgets.message(program["path"], f"component {name}", used, limit)))
     data = manifest.board_manifest(board=facts["board"], revision=facts["revision"], options=facts["options"],
-                                   toolchains=facts["toolchains"], artifacts=artifacts, programs=programs)
+                                   toolchains=_toolchains(env["POLYBOARD_BUILD"]), artifacts=artifacts,
+                                   programs=programs)
     manifest.write_json(target[0].abspath, data)
     _write_text(target[1].abspath, size_html.render({board.id: data}, f"Sizes of {board.id}"))
     return 0
