@@ -41,6 +41,7 @@ PACKAGES=(
     qemu-system-arm qemu-system-misc qemu-user                        # emulators for run/test/debug (misc: riscv32)
     gdb-multiarch openocd                                             # flash and debug (docs/flash-debug.md)
     strace python3-venv
+    chromium                                                          # headless browser: the HTML size report's test
 )
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script is for Debian 12 (apt/dpkg)"

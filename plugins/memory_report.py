@@ -18,44 +18,17 @@ from polyboard import hookimpl
 
 def region_usage(elf_path: str, regions) -> dict[str, int]:
     """Bytes used per region: each allocated section at its run address, plus the load image of
-    initialised data stored in another region (e.g. ``.data`` copied from FLASH to RAM)."""
-    from elftools.elf.constants import SH_FLAGS  # imported when a report is built, not on every run
-    from elftools.elf.elffile import ELFFile
+    initialised data stored in another region (e.g. ``.data`` copied from FLASH to RAM). The
+    size report splits the same numbers into components (:mod:`polyboard.attribution`)."""
+    from elftools.elf.elffile import ELFFile  # imported when a report is built, not on every run
+
+    from polyboard.attribution import section_regions
 
     used = {r.name: 0 for r in regions}
-
-    ordered = sorted(regions, key=lambda r: r.origin)
-
-    def region_of(address: int):
-        """The region holding *address*; past a region's end (where ld keeps placing sections
-        that overflowed it) the region below, so an overflow is counted in full."""
-        below = None
-        for region in ordered:
-            if region.origin <= address < region.end:
-                return region.name
-            if region.origin <= address:
-                below = region
-        return below.name if below is not None else None
-
     with open(elf_path, "rb") as handle:
-        elf = ELFFile(handle)
-        segments = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
-        for section in elf.iter_sections():
-            if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC or section["sh_size"] == 0:
-                continue
-            address, size = section["sh_addr"], section["sh_size"]
-            vma_region = region_of(address)
-            if vma_region:
-                used[vma_region] += size
-            if section["sh_type"] == "SHT_NOBITS":
-                continue
-            for segment in segments:
-                if segment["p_vaddr"] <= address < segment["p_vaddr"] + max(segment["p_memsz"], 1):
-                    load = address - segment["p_vaddr"] + segment["p_paddr"]
-                    load_region = region_of(load)
-                    if load_region and load_region != vma_region:
-                        used[load_region] += size
-                    break
+        for section, names in section_regions(ELFFile(handle), regions):
+            for name in names:
+                used[name] += section["sh_size"]
     return used
 
 
@@ -81,6 +54,7 @@ def memory_report_action(target, source, env):
         detail = ", ".join(f"{r.name} by {used[r.name] - r.length} bytes" for r in over)
         sys.stderr.write(f"polyboard: {source[0]} does not fit board {board.id}: region {detail} "
                          f"(sizes in {board.path}, memory.regions)\n")
+        _print_overflow_parts(source[0].abspath, board, over)
         # The link succeeded (--noinhibit-exec, so that this table can be printed): remove the
         # image, so that no later build or run takes it as up to date.
         os.remove(source[0].abspath)
@@ -104,6 +78,24 @@ def polyboard_after_link(build, component, elf):
                        MEMORY_REGIONS=signature(board.memory.regions), POLYBOARD_BOARD=board,
                        POLYBOARD_ON_RETRIEVE=print_cached_table,
                        POLYBOARD_CHECK=1)  # images wait for it (BoardBuild.after_link)
+
+
+def _print_overflow_parts(elf_path: str, board, over) -> None:
+    """What fills an overflowing region: its largest components (from the link map next to the
+    ELF, which the same link wrote), so the user sees what to cut before the image is removed."""
+    from polyboard.attribution import firmware_sizes
+
+    map_path = os.path.splitext(elf_path)[0] + ".map"
+    try:
+        with open(map_path, encoding="utf-8", errors="replace") as handle:
+            sizes = firmware_sizes(elf_path, handle.read(), board.memory.regions)
+    except OSError:
+        return
+    names = {r.name for r in over}
+    for region in sizes["regions"]:
+        if region["name"] in names:
+            parts = ", ".join(f"{c} {b} B" for c, b in list(region["components"].items())[:6])
+            print(f"Largest parts of {region['name']}: {parts}", flush=True)
 
 
 def print_cached_table(node, env) -> None:

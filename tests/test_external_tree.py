@@ -134,3 +134,18 @@ def test_user_tree_builds_and_runs_in_qemu(user_tree):
     again = run_scons(user_tree, "board=my-f4", timeout=120)
     assert again.returncode == 0, again.output
     assert "CARGO" not in again.stdout and "LINK" not in again.stdout, again.stdout
+
+
+def test_user_tree_ships_a_manifest_of_its_own_parts(user_tree):
+    """The size report needs nothing in the SConstruct: the user's crate and C files are
+    components of their own, and the parts add up (docs/manifest.md)."""
+    from test_size_report import assert_sizes_add_up
+
+    build = run_scons(user_tree, "board=my-f4", timeout=600)
+    assert build.returncode == 0, build.output
+    data = assert_sizes_add_up(user_tree, "my-f4")
+    flash = next(r for r in data["programs"][0]["regions"] if r["name"] == "FLASH")
+    assert flash["components"]["answer"] > 0 and flash["components"]["c/main.c"] > 0, flash["components"]
+    assert (user_tree / "build" / "my-f4" / "size-report.html").is_file()
+    sizes = run_scons(user_tree, "board=my-f4", "sizes", timeout=120)
+    assert sizes.returncode == 0 and "build/my-f4/app.elf (my-f4):" in sizes.stdout, sizes.output

@@ -137,6 +137,8 @@ def test_region_overflow_fails_the_build_and_names_the_region(built_scratch_tree
     assert flash[0] == "FLASH" and flash[3] == "16384" and int(flash[1]) > 16384
     assert "build/stm32f4-tiny/firmware.elf does not fit board stm32f4-tiny: region FLASH by" in result.stderr
     assert "boards/stm32f4-tiny.toml" in result.stderr
+    parts = next(line for line in result.stdout.splitlines() if line.startswith("Largest parts of FLASH: "))
+    assert "newlib" in parts and "compiler_builtins" in parts  # what to cut, from the size attribution
     assert not (built_scratch_tree / "build" / "stm32f4-tiny" / "firmware.memory.txt").exists()
     assert not (built_scratch_tree / "build" / "stm32f4-tiny" / "firmware.elf").exists()
 

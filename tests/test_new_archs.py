@@ -127,6 +127,21 @@ def test_image_starts_where_the_cpu_resets(new_archs, board):
 
 @pytest.mark.toolchain
 @pytest.mark.parametrize("board", NEW_BOARDS)
+def test_every_region_adds_up_to_its_components(new_archs, board):
+    """The size attribution on the other CPUs and C libraries (newlib on Cortex-M0/M33, picolibc
+    on RISC-V): a valid manifest, and each region's components sum to its total."""
+    from test_size_report import assert_sizes_add_up
+
+    data = assert_sizes_add_up(new_archs.path, board)
+    firmware = next(p for p in data["programs"] if p["path"] == f"build/{board}/firmware.elf")
+    flash = next(r for r in firmware["regions"] if r["name"] == "FLASH")
+    libc = "picolibc" if board == "hifive1" else "newlib"
+    for component in ("kernel", "compiler_builtins", libc, "src/firmware/main.c"):
+        assert flash["components"].get(component, 0) > 0, (component, flash["components"])
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("board", NEW_BOARDS)
 def test_run_prints_the_kernel_result(new_archs, board):
     result = run_scons(new_archs.path, f"board={board}", "run", timeout=RUN_TIMEOUT)
     assert result.returncode == 0, result.output

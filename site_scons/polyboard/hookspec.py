@@ -78,6 +78,17 @@ def polyboard_after_link(build: "BoardBuild", component: str, elf: Any) -> list:
     """
 
 
+@hookspec
+def polyboard_after_components(builds: list, root: Any) -> list:
+    """Declare what summarises whole boards once the SConstruct declared every component (the
+    artifact manifest): called once, from ``project.finish()``, when there is something to build.
+
+    :param builds: every selected board's build context (``build.artifacts`` is complete).
+    :param root: the tree's root folder (a ``pathlib.Path``).
+    :return: a list of nodes built by default (all results are concatenated).
+    """
+
+
 @hookspec(firstresult=True)
 def polyboard_cpu_flags(board: "Board") -> list[str] | None:
     """The code-generation flags for the board's CPU and float ABI (``-mcpu=... -mfloat-abi=...``):

@@ -264,6 +264,10 @@ class Hooks:
         results = self._call("polyboard_after_link", build=build, component=component, elf=elf)
         return [node for result in results for node in (result or [])]
 
+    def after_components(self, builds: list, root) -> list:
+        results = self._call("polyboard_after_components", builds=list(builds), root=root)
+        return [node for result in results for node in (result or [])]
+
     def run_command(self, board, program: str, args: list[str]) -> list[str] | None:
         """The first answer, checked: an argument vector of strings. The implementations are
         called here one by one, in pluggy's order for a ``firstresult`` hook, so that a bad answer

@@ -353,6 +353,8 @@ class Project:
         for build in self.builds:
             nodes = [n for a in build.artifacts.values() for n in a.nodes]
             defaults.extend(nodes)
+        if defaults:  # reports on whole boards (the manifest), once every component is declared
+            defaults.extend(self.hooks.after_components(self.builds, self.root))
         if not defaults and self.builds:
             # Every component is skipped (or limited to other boards) on every selected board: that
             # is a fact about the tree, not a failure, as "nothing to run" is for run (exit 0).
