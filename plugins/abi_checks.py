@@ -45,7 +45,7 @@ def polyboard_register(registry):
                         f"{', '.join(CHECK_NAMES)}, or all; modes: {', '.join(MODES)}); default: the "
                         "board's [checks], else error", check=parse_checks)
     registry.add_option("baseline", "the ABI record (an earlier <program>.abi.json) that `scons abi-diff` "
-                        "compares this build's records with")
+                        "compares this build's records with", shared=True)
 
 
 ABI_DIFF = "abi-diff"

@@ -23,7 +23,7 @@ import threading
 from SCons.Action import Action
 
 from polyboard import PolyboardError, hookimpl
-from polyboard import budgets, manifest, source_date, toolchains
+from polyboard import budgets, manifest, scons_compat, source_date, toolchains
 from polyboard.errors import action_error
 from polyboard.scons_data import node_name, signature
 
@@ -41,14 +41,17 @@ def polyboard_register(registry):
     registry.add_board_table(budgets.TABLE, budgets.Budgets, check=budgets.check,
                              help="size budgets per memory region and per component (docs/manifest.md)")
     registry.add_option("baseline", "with size-diff: a manifest.json (one board's or build/manifest.json) "
-                        "from another revision to compare with", check=_check_baseline)
+                        "from another revision to compare with", check=_check_baseline, shared=True)
     registry.add_verb("sizes", print_sizes, help="print each program's regions split into components")
     registry.add_verb("size-diff", size_diff, help="compare sizes with baseline=MANIFEST (format=markdown for a PR)")
 
 
 def _check_baseline(value: str) -> None:
-    """A baseline that is not a manifest of this schema stops before anything is built."""
-    if value:
+    """For size-diff, a baseline that is not a manifest of this schema stops before anything is
+    built (``baseline=`` is shared with abi-diff, which takes an ABI record instead)."""
+    import SCons.Script as S
+
+    if value and "size-diff" in S.COMMAND_LINE_TARGETS:
         manifest.load(value, where=f"baseline={value}")
 
 
@@ -202,7 +205,6 @@ def _revision(root) -> dict | None:
 
 @hookimpl
 def polyboard_after_components(builds, root):
-    import SCons.Node.FS
     import SCons.Script as S
 
     if not builds:
@@ -219,7 +221,7 @@ def polyboard_after_components(builds, root):
                 continue
             for node in artifact.nodes:
                 # Entry: a target named by a string, not yet known to be a file (SCons decides late)
-                if isinstance(node, (SCons.Node.FS.File, SCons.Node.FS.Entry)) and node not in components:
+                if scons_compat.may_be_file_node(node) and node not in components:
                     files.append(node)
                     components[node] = artifact.component
         if not files:

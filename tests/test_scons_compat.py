@@ -87,6 +87,14 @@ def test_file_nodes_record_csig_size_and_timestamp(tmp_path):
         f"Node.get_stored_info().ninfo records {fields}, not csig/size/timestamp")
 
 
+def test_a_target_named_by_a_string_may_be_a_file(tmp_path):
+    env = _env()
+    entry = env.Entry(str(tmp_path / "c.bin"))
+    assert scons_compat.may_be_file_node(entry), "SCons.Node.FS.Entry is not the class of env.Entry() nodes"
+    assert scons_compat.may_be_file_node(env.File(str(tmp_path / "d.bin")))
+    assert not scons_compat.may_be_file_node(env.Dir(str(tmp_path)))
+
+
 def test_file_signature_is_the_csig_scons_records(tmp_path):
     path = tmp_path / "b.txt"
     path.write_bytes(b"polyboard\n")

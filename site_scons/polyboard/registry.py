@@ -26,6 +26,9 @@ class Option:
     # Called with the value when the SConstruct is read; raises PolyboardError(message) for a bad
     # one, so a value that a tool would refuse stops the build before anything runs.
     check: Callable[[str], None] | None = None
+    # Declared by several plugins that read the same value (``baseline=``: a manifest for
+    # size-diff, an ABI record for abi-diff); each validates it where it uses it.
+    shared: bool = False
 
 
 @attrs.frozen
@@ -119,15 +122,29 @@ class Registry:
         self.kinds[name] = ComponentKind(name, declare, help, self.current_plugin, options)
 
     def add_option(self, name: str, help: str, default: str = "", choices: tuple[str, ...] = (),
-                   check: Callable[[str], None] | None = None) -> None:
-        """A ``name=value`` option; *check* validates a given value before anything is built."""
+                   check: Callable[[str], None] | None = None, shared: bool = False) -> None:
+        """A ``name=value`` option; *check* validates a given value before anything is built.
+
+        ``shared=True``: other plugins may declare the same option with ``shared=True`` too (one
+        value, read by each; the help texts are joined, every check runs)."""
         if name in self.reserved_options:
             raise PolyboardError(f"option {name!r} is one of polyboard's own options and cannot be redefined",
                                  where=f"plugin {self.current_plugin}")
+        first = self.options.get(name)
+        if first is not None and first.shared and shared and not choices and not first.choices \
+                and default == first.default:
+            checks = [c for c in (first.check, check) if c is not None]
+
+            def both(value: str, checks=tuple(checks)) -> None:
+                for one in checks:
+                    one(value)
+            self.options[name] = attrs.evolve(first, help=f"{first.help}; {help}", check=both if checks else None,
+                                              plugin=f"{first.plugin}, {self.current_plugin}")
+            return
         if name in self.options:
             raise PolyboardError(f"option {name!r} is registered twice (by {self.options[name].plugin} and "
                                  f"{self.current_plugin})", where=f"plugin {self.current_plugin}")
-        self.options[name] = Option(name, help, default, tuple(choices), self.current_plugin, check)
+        self.options[name] = Option(name, help, default, tuple(choices), self.current_plugin, check, shared)
 
     def add_verb(self, name: str, run: Callable, help: str = "") -> None:
         """``scons <name>`` calls ``run(builds, root)`` (see :class:`Verb`)."""

@@ -70,6 +70,11 @@ def is_file_node(node) -> bool:
     return isinstance(node, SCons.Node.FS.File)
 
 
+def may_be_file_node(node) -> bool:
+    """A File, or an Entry: a target named by a string that SCons has not yet decided is a file."""
+    return isinstance(node, (SCons.Node.FS.File, SCons.Node.FS.Entry))
+
+
 def recorded_info(node):
     """What SCons recorded for *node* after its last build (``get_stored_info().ninfo``: ``csig``,
     ``size``, ``timestamp``; an attribute is missing when never recorded)."""
