@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned, spawned_processes
+from polyboard import PolyboardError
+from polyboard.remote_cache import Blob, action_key, decode_action_result, encode_action_result, parse_url
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 BOARD = "board=stm32f4"
@@ -36,8 +38,43 @@ LOCATIONS = {
     "fail-put": "if ($request_method = PUT) { return 500; }",
 }
 
-pytestmark = pytest.mark.skipif(shutil.which("nginx") is None and not Path(NGINX).exists(),
-                                reason="nginx is not installed (./setup.sh installs it)")
+
+
+# --- pure logic: the record and the URL -----------------------------------------------------
+
+def test_the_record_is_an_action_result_in_protobuf_wire_format():
+    """ActionResult.output_files (2) = OutputFile{path (1), digest (2) = Digest{hash (1),
+    size_bytes (2)}, is_executable (4)}: the bytes bazel-remote's validation parses."""
+    blob = Blob("a", "0" * 64, 5, executable=True)
+    digest = b"\x0a\x40" + b"0" * 64 + b"\x10\x05"
+    output = b"\x0a\x01a" + b"\x12\x44" + digest + b"\x20\x01"
+    assert encode_action_result(blob) == b"\x12\x4b" + output
+    assert decode_action_result(encode_action_result(blob)) == blob
+    big = Blob("build/stm32f4/kernel/libkernel.a", "ab" * 32, 9_876_543_210)
+    assert decode_action_result(encode_action_result(big)) == big
+
+
+@pytest.mark.parametrize("garbage", [b"", b"<html>404</html>", b"\x12\x4b\x0a", b"\x12\x02\x08\x01",
+                                     encode_action_result(Blob("a", "0" * 64, 1)) * 2])
+def test_a_record_that_is_not_ours_is_refused(garbage):
+    with pytest.raises((ValueError, UnicodeDecodeError)):
+        decode_action_result(garbage)
+
+
+def test_keys_are_64_hex_digits_and_depend_only_on_the_signature():
+    assert re.fullmatch(r"[0-9a-f]{64}", action_key("d41d8cd98f00b204e9800998ecf8427e"))
+    assert action_key("x") == action_key("x") != action_key("y")
+
+
+def test_the_url_gives_host_port_and_prefix():
+    endpoint = parse_url("http://cache:8080/ci", where="remote_cache=...")
+    assert (endpoint.host, endpoint.port, endpoint.prefix) == ("cache", 8080, "/ci/")
+    assert parse_url("https://cache.example", where="x").url == "https://cache.example/"
+    with pytest.raises(PolyboardError, match="a query, fragment or user name is not supported"):
+        parse_url("http://user@cache/", where="x")
+
+
+# --- a real server --------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -83,6 +120,7 @@ http {{
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Nginx":
+        assert Path(NGINX).exists(), "nginx is not installed: ./setup.sh installs it (Debian's nginx)"
         self.process = subprocess.Popen([NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
                                          "-g", "daemon off;"], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

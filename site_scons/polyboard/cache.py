@@ -50,6 +50,8 @@ class RemoteCacheDir(ReportingCacheDir):
         return super().cachepath(node)
 
     def _retrieve(self, node) -> bool:
+        if not self.is_enabled():
+            return False
         if self.path is not None and super()._retrieve(node):
             return True
         if not SCons.Action.execute_actions:  # -n: show the build, fetch nothing
