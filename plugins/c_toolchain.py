@@ -59,7 +59,8 @@ def polyboard_configure_board(build):
     )
     env.SetDefault(CPPPATH=[])  # appended to by other plugins (hooks run in any order)
     env["CCFLAGS"] = ["$CPU_FLAGS", "$BOARD_DEFINES", "$(", "$PREFIX_MAP", "$)"]
-    env["CCCOM"] = "$CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES"
+    # $CCACHE: ccache with remote_cache= (polyboard/ccache_layer.py); outside the signature
+    env["CCCOM"] = "$( $CCACHE $) $CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES"
     env["ARCOM"] = "$AR $ARFLAGS ${TARGET}.tmp $SOURCES"
     # Assembly (vendor SDK and TinyGo startup files): through the same gcc driver, which
     # preprocesses .S and only assembles .s, with the CPU and board flags (not the C-only CFLAGS).

@@ -145,12 +145,14 @@ http {{
         if self.process is not None:
             self.process.stderr.close()
 
-    def requests(self) -> list[str]:
-        """``METHOD /path STATUS`` of every request so far, from nginx's own access log."""
+    def requests(self, client: str = "") -> list[str]:
+        """``METHOD /path STATUS`` of every request so far, from nginx's own access log (only
+        those whose User-Agent starts with *client*: ``polyboard/``, ``ccache/``)."""
         if not self.access_log.exists():
             return []
         return [f"{m[1]} {m[2]} {m[3]}" for m in
-                re.finditer(r'"(\w+) (\S+) HTTP/[\d.]+" (\d+)', self.access_log.read_text())]
+                re.finditer(r'"(\w+) (\S+) HTTP/[\d.]+" (\d+) \d+ "[^"]*" "([^"]*)"', self.access_log.read_text())
+                if m[4].startswith(client)]
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +202,7 @@ def runner_a(server, tmp_path_factory):
     assert result.returncode == 0, result.output
     counts = summary(result.stdout)
     assert counts["hits"] == 0 and counts["errors"] == 0 and counts["uploads"] >= 10, counts
-    puts = [r for r in server.requests() if r.startswith("PUT ")]
+    puts = [r for r in server.requests("polyboard/") if r.startswith("PUT ")]
     assert puts and all(r.endswith((" 201", " 204")) for r in puts), puts
     assert any("/ci/ac/" in r for r in puts) and any("/ci/cas/" in r for r in puts), puts
     return tree
@@ -282,7 +284,7 @@ def test_a_server_refusing_uploads_never_fails_the_build(runner_a, other_server,
     assert len(warnings) == 1 and f"PUT answered HTTP {status}" in warnings[0], result.stderr
     counts = summary(result.stdout)
     assert counts["errors"] == 1 and counts["uploads"] == 0 and counts["misses"] >= 1, counts
-    puts = [r for r in nginx.requests() if r.startswith("PUT ")]
+    puts = [r for r in nginx.requests("polyboard/") if r.startswith("PUT ")]
     assert puts == [puts[0]] and puts[0].endswith(status), puts  # refused once: no more tries
 
 
@@ -308,3 +310,58 @@ def test_a_corrupt_blob_is_detected_rebuilt_and_replaced(runner_a, server, tmp_p
     assert spawned_processes(spawn_log), "the firmware was not linked"
     assert (third / "build" / "stm32f4" / "firmware.elf").read_bytes() == firmware
     assert blob.read_bytes() == firmware  # the good copy was uploaded over the damaged one
+
+
+# --- the C layer: ccache with the same server ---------------------------------------------
+
+COMMENT = "/* Lives in .bss, so it checks the startup's zeroing. */"
+
+
+def ccache_stats(tree: Path) -> dict[str, int]:
+    result = subprocess.run(["ccache", "--print-stats"], env=child_env(CCACHE_DIR=str(tree / "build" / ".ccache")),
+                            text=True, capture_output=True, timeout=60, check=True)
+    return {name: int(value) for name, value in
+            (line.split("\t") for line in result.stdout.splitlines() if "\t" in line) if value.isdigit()}
+
+
+@pytest.mark.toolchain
+def test_ccache_serves_a_compile_that_scons_misses_to_a_fresh_runner(runner_a, server, tmp_path):
+    """A comment edit changes main.c (a SCons miss: it compiles) but not the preprocessed code:
+    ccache on a fresh runner at another path, with an empty local ccache, finds runner A's
+    object on the server. The object is A's bytes, so the firmware is not even relinked."""
+    tree = copy_tree(tmp_path / "runner-b" / "another" / "place")
+    source = tree / C_SOURCE
+    assert COMMENT in source.read_text()
+    source.write_text(source.read_text().replace(COMMENT, "/* In .bss: the startup code zeroes it. */"))
+    spawn_log = tmp_path / "spawn.log"
+    result = run_scons(tree, BOARD, "-j2", f"remote_cache={server.url}",
+                       env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert result.returncode == 0, result.output
+    compiled = re.findall(r"^CC +\[stm32f4\] (\S+)$", result.stdout, re.MULTILINE)
+    assert compiled == ["build/stm32f4/obj/firmware/src/firmware/main.c.o"], result.stdout
+    programs = [Path(p["argv"][0]).name for p in spawned_processes(spawn_log)]
+    assert programs == ["ccache"], programs  # the compile, through ccache; no cargo, no link
+    stats = ccache_stats(tree)
+    assert stats["remote_storage_hit"] == 1 and stats["cache_miss"] == 0, stats
+    assert stats["remote_storage_error"] == 0, stats
+    built = "build/stm32f4/obj/firmware/src/firmware/main.c.o"
+    assert (tree / built).read_bytes() == (runner_a / built).read_bytes()
+    assert not re.search(r"^LINK ", result.stdout, re.MULTILINE), result.stdout
+    assert products(tree) == products(runner_a)
+
+
+def test_remote_cache_without_ccache_is_one_line_naming_the_package(scratch_tree, tmp_path):
+    """The C layer needs ccache: a PATH without it stops before anything is built."""
+    from test_errors import assert_user_error
+    shadow = tmp_path / "bin"
+    shadow.mkdir()
+    for program in Path("/usr/bin").iterdir():
+        if program.name != "ccache":
+            (shadow / program.name).symlink_to(program)
+    path = ":".join(str(shadow) if entry in ("/usr/bin", "/bin") else entry
+                    for entry in child_env()["PATH"].split(":"))
+    result = run_scons(scratch_tree, BOARD, "remote_cache=http://127.0.0.1:9/", timeout=120,
+                       env=child_env(PATH=path))
+    assert_user_error(result, "ccache not found on PATH", "for the C layer of remote_cache=",
+                      "apt-get install ccache")
+    assert not (scratch_tree / "build").exists()

@@ -26,8 +26,8 @@ from .registry import Registry
 from .remote_cache import RemoteStore, parse_url
 from .scons_data import node_name
 from .tree_lock import lock_tree
-from . import (component_options, debugging, failures, ide, jobs, listing, signatures, source_date, spawn,
-               toolchains, verbs)
+from . import (ccache_layer, component_options, debugging, failures, ide, jobs, listing, signatures, source_date,
+               spawn, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -172,28 +172,31 @@ class Project:
             given = f"cache={cache}" if self.arguments.get("cache") else f"SCONS_CACHE_DIR={cache}"
             check_cache_dir(cache, where=given, readonly=bool(S.GetOption("cache_readonly")))
             cache = node_name(cache)  # SCons reads the folder's name like a node's
-        cache_class = self._remote_cache_class() or ReportingCacheDir
-        if cache or cache_class is not ReportingCacheDir:
+        remote = self._remote_store()
+        cache_class = remote_cache_dir(remote) if remote else ReportingCacheDir
+        if cache or remote:
             S.CacheDir(cache or None, cache_class)
         self.builds: list[BoardBuild] = []
         for board in boards:
             env = S.Environment(tools=[], ENV=self._child_env())
             spawn.install(env)
             env.Decider(signatures.decide)  # content signatures; see signatures.py for why
-            if cache or cache_class is not ReportingCacheDir:  # per environment: the class is an
-                env.CacheDir(cache or None, cache_class)       # environment's setting, not a global one
+            if cache or remote:  # per environment: the class is an environment's setting, not a global one
+                env.CacheDir(cache or None, cache_class)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
                                offline=offline, cpu_flags=self.hooks.cpu_flags(board))
             self.hooks.configure_board(build)
+            if remote is not None:
+                ccache_layer.configure(build, remote.endpoint, upload=remote.upload)
             if ide.IDE in self.verbs:
                 ide.prepare(build)
             self.builds.append(build)
         self.components: list[Component] = []
 
-    def _remote_cache_class(self) -> type | None:
-        """The CacheDir class that also uses ``remote_cache=`` (or ``POLYBOARD_REMOTE_CACHE``),
-        None without one. Its counts are printed when the build ends."""
+    def _remote_store(self) -> RemoteStore | None:
+        """The store of ``remote_cache=`` (or ``POLYBOARD_REMOTE_CACHE``), None without one. Its
+        counts are printed when the build ends."""
         url = self.arguments.get("remote_cache") or os.environ.get("POLYBOARD_REMOTE_CACHE")
         upload = self._switch("remote_cache_upload", default=True)
         if not url:
@@ -201,7 +204,7 @@ class Project:
         given = f"remote_cache={url}" if self.arguments.get("remote_cache") else f"POLYBOARD_REMOTE_CACHE={url}"
         store = RemoteStore(parse_url(url, where=given), upload=upload)
         atexit.register(store.print_summary)
-        return remote_cache_dir(store)
+        return store
 
     def _answer_queries(self, targets: list[str]) -> dict[str, str]:
         """The text each query target (``boards``, ``info``) prints, computed now from board data."""

@@ -32,6 +32,7 @@ from .errors import PolyboardError
 CONNECT_TIMEOUT = 2.0  # seconds: a server that does not answer costs this once per run
 IO_TIMEOUT = 10.0  # seconds per read/write on an open connection: a stalled server is bounded
 KEY_SALT = b"polyboard-scons-target-v1\0"  # a new record layout changes every key
+USER_AGENT = "polyboard/remote-cache"  # tells its requests from ccache's in a server's log
 USAGE = "expected http://HOST[:PORT]/[PREFIX/] (or https://), e.g. remote_cache=http://cache:8080/"
 
 
@@ -236,7 +237,9 @@ class RemoteStore:
         if not self.available:
             raise _Failure("switched off")
         url = self.endpoint.prefix + path
-        headers = {"Content-Length": str(len(body))} if body is not None else {}
+        headers = {"User-Agent": USER_AGENT}
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
         for attempt in (1, 2):
             reused = getattr(self._local, "conn", None) is not None
             try:
