@@ -11,7 +11,7 @@ usage: ./setup.sh [--help]
 
 Sets up this checkout of polyboard on Debian 12 (run as root, or as a user with sudo):
   1. installs the Debian packages that are missing (cross compilers, newlib, picolibc, Debian's
-     rustc-web/cargo-web/rust-web-src for -Zbuild-std, QEMU, strace, python3-venv);
+     rustc-web/cargo-web/rust-web-src for -Zbuild-std, QEMU, strace, python3-venv, ccache, nginx for the remote-cache tests);
   2. checks Go >= 1.21 and a host cargo/rustc;
   3. creates .venv (python3 >= 3.11) and installs polyboard into it with its test extras.
 Safe to run again: it only does what is missing. Details: docs/setup.md.
@@ -42,6 +42,8 @@ PACKAGES=(
     gdb-multiarch openocd                                             # flash and debug (docs/flash-debug.md)
     strace python3-venv
     chromium                                                          # headless browser: the HTML size report's test
+    ccache                                                            # remote_cache=: the C compiles' layer
+    nginx libnginx-mod-http-dav-ext                                   # tests: a real remote cache server (WebDAV PUT)
 )
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script is for Debian 12 (apt/dpkg)"

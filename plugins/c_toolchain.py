@@ -36,7 +36,8 @@ def polyboard_cpu_flags(board):
 
 
 TEMPLATES = {
-    "CCCOM": "$CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES",
+    # $CCACHE: ccache with remote_cache= (polyboard/ccache_layer.py); outside the signature
+    "CCCOM": "$( $CCACHE $) $CC -o ${TARGET}.tmp -c $CFLAGS $CCFLAGS $_CCCOMCOM $SOURCES",
     "ARCOM": "$AR $ARFLAGS ${TARGET}.tmp $SOURCES",
     # Assembly (vendor SDK and TinyGo startup files): through the same gcc driver, which
     # preprocesses .S and only assembles .s, with the CPU and board flags (not the C-only CFLAGS).

@@ -127,6 +127,18 @@ def test_cache_dir_retrieve_takes_a_node_and_says_whether_it_fetched():
     assert "return True" in source and "return False" in source, "CacheDir.retrieve no longer returns a bool"
 
 
+def test_the_remote_cache_overrides_exist_and_the_switches_are_module_flags():
+    base = scons_compat.CacheDir.__mro__[1]
+    for method, parameters in (("_retrieve", ["self", "node"]), ("push", ["self", "node"]),
+                               ("cachepath", ["self", "node"]), ("is_enabled", ["self"])):
+        assert hasattr(base, method), f"SCons.CacheDir.CacheDir.{method} is gone"
+        found = list(inspect.signature(getattr(base, method)).parameters)
+        assert found == parameters, f"SCons.CacheDir.CacheDir.{method} takes {found}"
+    assert isinstance(scons_compat.cache_enabled(), bool), "SCons.CacheDir.cache_enabled is gone"
+    assert isinstance(scons_compat.executing_actions(), bool), "SCons.Action.execute_actions is gone"
+    assert isinstance(scons_compat.printing_actions(), bool), "SCons.Action.print_actions is gone"
+
+
 def test_keep_going_lives_in_the_sconscript_settings():
     import SCons.Script.Main as main
     from SCons.Script.SConsOptions import SConsValues

@@ -18,15 +18,16 @@ from typing import Any
 from SCons.Action import Action
 
 from .board_files import ADDRESS_BITS, BoardCatalog
-from .cache import ReportingCacheDir, check_cache_dir
+from .cache import ReportingCacheDir, check_cache_dir, remote_cache_dir
 from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, SConstructError, action_error, stop
 from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
+from .remote_cache import RemoteStore, parse_url
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
-from . import (board_check, board_import, board_scaffold, component_options, debugging, failures, ide, jobs, listing,
-               scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
+from . import (board_check, board_import, board_scaffold, ccache_layer, component_options, debugging, failures, ide, jobs,
+               listing, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -36,6 +37,8 @@ CORE_OPTIONS = {
     "component": "with run: which component to run (default: the board's first runnable one)",
     "timeout": "with run/test: seconds before the emulator is stopped (default: the board's)",
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
+    "remote_cache": "http://HOST:PORT/PREFIX/ of a Bazel HTTP cache server (also: POLYBOARD_REMOTE_CACHE)",
+    "remote_cache_upload": "0 to only read the remote cache, never upload (untrusted runners)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
     "plugins": "-name,+name: switch installed (entry-point) plugins off or on by name",
@@ -180,7 +183,10 @@ class Project:
             given = f"cache={cache}" if self.arguments.get("cache") else f"SCONS_CACHE_DIR={cache}"
             check_cache_dir(cache, where=given, readonly=bool(S.GetOption("cache_readonly")))
             cache = node_name(cache)  # SCons reads the folder's name like a node's
-            S.CacheDir(cache, ReportingCacheDir)
+        remote = self._remote_store()
+        cache_class = remote_cache_dir(remote) if remote else ReportingCacheDir
+        if cache or remote:
+            S.CacheDir(cache or None, cache_class)
         self.builds: list[BoardBuild] = []
         for board in boards:
             # The board's id as a construction variable, for the tools' display strings
@@ -188,18 +194,32 @@ class Project:
             env = S.Environment(tools=[], ENV=self._child_env(), POLYBOARD_BOARD_ID=literal(board.id))
             spawn.install(env)
             env.Decider(signatures.decide)  # content signatures; see signatures.py for why
-            if cache:  # per environment: the class is an environment's setting, not a global one
-                env.CacheDir(cache, ReportingCacheDir)
+            if cache or remote:  # per environment: the class is an environment's setting, not a global one
+                env.CacheDir(cache or None, cache_class)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
                                offline=offline, cpu_flags=self.hooks.cpu_flags(board))
             self.hooks.switches(build)
             self.hooks.configure_board(build)
+            if remote is not None:
+                ccache_layer.configure(build, remote.endpoint, upload=remote.upload)
             env.Replace(**environment)  # the SConstruct's own settings win over every tool's default
             if ide.IDE in self.verbs:
                 ide.prepare(build)
             self.builds.append(build)
         self.components: list[Component] = []
+
+    def _remote_store(self) -> RemoteStore | None:
+        """The store of ``remote_cache=`` (or ``POLYBOARD_REMOTE_CACHE``), None without one. Its
+        counts are printed when the build ends."""
+        url = self.arguments.get("remote_cache") or os.environ.get("POLYBOARD_REMOTE_CACHE")
+        upload = self._switch("remote_cache_upload", default=True)
+        if not url:
+            return None
+        given = f"remote_cache={url}" if self.arguments.get("remote_cache") else f"POLYBOARD_REMOTE_CACHE={url}"
+        store = RemoteStore(parse_url(url, where=given), upload=upload)
+        atexit.register(store.print_summary)
+        return store
 
     def _answer_queries(self, targets: list[str]) -> dict[str, str]:
         """The text each query target (``boards``, ``info``) prints, computed now from board data."""

@@ -110,7 +110,25 @@ def built_files_in(folder) -> list:
 
 class CacheDir(SCons.CacheDir.CacheDir):
     """SCons's CacheDir class, whose ``retrieve(node)`` (called on worker threads, returns True
-    when the node was fetched) polyboard's cache extends; see cache.py."""
+    when the node was fetched) polyboard's cache extends; see cache.py. The remote cache also
+    overrides ``_retrieve(node)``, ``push(node)``, ``cachepath(node)`` and ``is_enabled()``."""
+
+
+def cache_enabled() -> bool:
+    """False under ``--cache-disable`` (``SCons.CacheDir.cache_enabled``)."""
+    return SCons.CacheDir.cache_enabled
+
+
+def executing_actions() -> bool:
+    """False under ``-n`` (``SCons.Action.execute_actions``)."""
+    import SCons.Action
+    return SCons.Action.execute_actions
+
+
+def printing_actions() -> bool:
+    """False under ``-s``/``-Q``-like silence of actions (``SCons.Action.print_actions``)."""
+    import SCons.Action
+    return SCons.Action.print_actions
 
 
 # -- keep going ---------------------------------------------------------------------------------------

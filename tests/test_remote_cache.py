@@ -1,0 +1,367 @@
+"""The remote build cache (``remote_cache=URL``, docs/remote-cache.md) against a real server.
+
+Each server is Debian's nginx with WebDAV PUT, started by the test on 127.0.0.1 on a free port
+as a child process (``daemon off``, one process, logs and storage in the test's folder) and killed
+at the end. Runner A, a clean copy of the tree, builds stm32f4 and fills the store; runner B, a
+clean copy at another path with no build folder and no local cache, builds the same with no
+compiler process. Then the ways a cache server lets a build down: read-only runners, a stopped
+server, an unreachable host, refused uploads, a corrupt blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned, spawned_processes
+from polyboard import PolyboardError
+from polyboard.remote_cache import Blob, action_key, decode_action_result, encode_action_result, parse_url
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+BOARD = "board=stm32f4"
+SUMMARY = re.compile(r"^polyboard: remote cache (\S+): (\d+) hits, (\d+) misses, (\d+) errors, (\d+) uploads, "
+                     r"(.+) down, (.+) up$", re.MULTILINE)
+C_SOURCE = "src/firmware/main.c"  # a C edit: a compile and a link miss, everything else hits
+
+# The location variants a test can ask for: a plain store, and servers that refuse uploads.
+LOCATIONS = {
+    "store": "dav_methods PUT DELETE MKCOL; create_full_put_path on;",
+    "forbid-put": "limit_except GET HEAD { deny all; }",
+    "fail-put": "if ($request_method = PUT) { return 500; }",
+}
+
+
+
+# --- pure logic: the record and the URL -----------------------------------------------------
+
+def test_the_record_is_an_action_result_in_protobuf_wire_format():
+    """ActionResult.output_files (2) = OutputFile{path (1), digest (2) = Digest{hash (1),
+    size_bytes (2)}, is_executable (4)}: the bytes bazel-remote's validation parses."""
+    blob = Blob("a", "0" * 64, 5, executable=True)
+    digest = b"\x0a\x40" + b"0" * 64 + b"\x10\x05"
+    output = b"\x0a\x01a" + b"\x12\x44" + digest + b"\x20\x01"
+    assert encode_action_result(blob) == b"\x12\x4b" + output
+    assert decode_action_result(encode_action_result(blob)) == blob
+    big = Blob("build/stm32f4/kernel/libkernel.a", "ab" * 32, 9_876_543_210)
+    assert decode_action_result(encode_action_result(big)) == big
+
+
+@pytest.mark.parametrize("garbage", [b"", b"<html>404</html>", b"\x12\x4b\x0a", b"\x12\x02\x08\x01",
+                                     encode_action_result(Blob("a", "0" * 64, 1)) * 2])
+def test_a_record_that_is_not_ours_is_refused(garbage):
+    with pytest.raises((ValueError, UnicodeDecodeError)):
+        decode_action_result(garbage)
+
+
+def test_keys_are_64_hex_digits_and_depend_only_on_the_signature():
+    assert re.fullmatch(r"[0-9a-f]{64}", action_key("d41d8cd98f00b204e9800998ecf8427e"))
+    assert action_key("x") == action_key("x") != action_key("y")
+
+
+def test_the_url_gives_host_port_and_prefix():
+    endpoint = parse_url("http://cache:8080/ci", where="remote_cache=...")
+    assert (endpoint.host, endpoint.port, endpoint.prefix) == ("cache", 8080, "/ci/")
+    assert parse_url("https://cache.example", where="x").url == "https://cache.example/"
+    with pytest.raises(PolyboardError, match="a query, fragment or user name is not supported"):
+        parse_url("http://user@cache/", where="x")
+
+
+# --- a real server --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Nginx:
+    """One nginx serving *storage* at http://127.0.0.1:PORT/ci/ (a prefix, as shared servers use)."""
+
+    def __init__(self, folder: Path, variant: str = "store"):
+        self.folder = folder
+        self.storage = folder / "storage"
+        self.storage.mkdir(parents=True, exist_ok=True)
+        (folder / "logs").mkdir(exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/ci/"
+        self.access_log = folder / "logs" / "access.log"
+        temp = folder / "logs"
+        (folder / "nginx.conf").write_text(f"""
+master_process off;
+pid {temp}/nginx.pid;
+error_log {temp}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log {self.access_log};
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    client_max_body_size 0;
+    server {{
+        listen 127.0.0.1:{self.port};
+        location /ci/ {{
+            alias {self.storage}/;
+            {LOCATIONS[variant]}
+        }}
+    }}
+}}
+""")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Nginx":
+        assert Path(NGINX).exists(), "nginx is not installed: ./setup.sh installs it (Debian's nginx)"
+        self.process = subprocess.Popen([NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
+                                         "-g", "daemon off;"], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read().decode()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"nginx did not listen on {self.port} within 10 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process is not None:
+            self.process.stderr.close()
+
+    def requests(self, client: str = "") -> list[str]:
+        """``METHOD /path STATUS`` of every request so far, from nginx's own access log (only
+        those whose User-Agent starts with *client*: ``polyboard/``, ``ccache/``)."""
+        if not self.access_log.exists():
+            return []
+        return [f"{m[1]} {m[2]} {m[3]}" for m in
+                re.finditer(r'"(\w+) (\S+) HTTP/[\d.]+" (\d+) \d+ "[^"]*" "([^"]*)"', self.access_log.read_text())
+                if m[4].startswith(client)]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    nginx = Nginx(tmp_path_factory.mktemp("nginx")).start()
+    yield nginx
+    nginx.stop()
+
+
+@pytest.fixture
+def other_server(tmp_path):
+    """A second nginx for one test (started by the test with the variant it needs)."""
+    servers: list[Nginx] = []
+
+    def start(variant: str = "store", *, running: bool = True) -> Nginx:
+        nginx = Nginx(tmp_path / f"nginx-{len(servers)}", variant)
+        servers.append(nginx)
+        return nginx.start() if running else nginx
+
+    yield start
+    for nginx in servers:
+        nginx.stop()
+
+
+def summary(output: str) -> dict[str, int]:
+    match = SUMMARY.search(output)
+    assert match, f"no remote cache summary in:\n{output}"
+    return dict(zip(("hits", "misses", "errors", "uploads"), map(int, match.groups()[1:5])))
+
+
+def products(tree: Path) -> dict[str, str]:
+    return {p.relative_to(tree).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((tree / "build").rglob("*"))
+            if p.is_file() and not p.relative_to(tree / "build").parts[0].startswith(".")}
+
+
+def edit_c(tree: Path) -> None:
+    source = tree / C_SOURCE
+    source.write_text(source.read_text() + "\nint remote_cache_test_edit(void) { return 12; }\n")
+
+
+@pytest.fixture(scope="module")
+def runner_a(server, tmp_path_factory):
+    """A clean tree that builds stm32f4 and uploads every target to the store."""
+    tree = copy_tree(tmp_path_factory.mktemp("runner-a") / "tree")
+    result = run_scons(tree, BOARD, "-j2", f"remote_cache={server.url}")
+    assert result.returncode == 0, result.output
+    counts = summary(result.stdout)
+    assert counts["hits"] == 0 and counts["errors"] == 0 and counts["uploads"] >= 10, counts
+    puts = [r for r in server.requests("polyboard/") if r.startswith("PUT ")]
+    assert puts and all(r.endswith((" 201", " 204")) for r in puts), puts
+    assert any("/ci/ac/" in r for r in puts) and any("/ci/cas/" in r for r in puts), puts
+    return tree
+
+
+@pytest.mark.toolchain
+def test_a_fresh_runner_at_another_path_fetches_everything(runner_a, server, tmp_path):
+    second = copy_tree(tmp_path / "runner-b" / "somewhere" / "else")
+    spawn_log = tmp_path / "spawn.log"
+    result = run_scons(second, BOARD, "-j2",
+                       env=child_env(POLYBOARD_REMOTE_CACHE=server.url, POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert result.returncode == 0, result.output
+    assert spawned(spawn_log) == "", spawned(spawn_log)
+    assert not re.search(r"^(CC|CARGO|GO|LINK|AR) ", result.stdout, re.MULTILINE), result.stdout
+    assert "from the remote cache" in result.stdout
+    counts = summary(result.stdout)
+    assert counts["hits"] >= 10 and counts["misses"] == 0 and counts["errors"] == 0, counts
+    # The memory table is in runner B's log, read from the fetched report.
+    assert "Memory usage of build/stm32f4/firmware.elf (stm32f4, from the cache):" in result.stdout
+    table = (second / "build" / "stm32f4" / "firmware.memory.txt").read_text()
+    assert table in result.stdout and table.startswith("Region")
+    assert products(second) == products(runner_a)
+    # A null build afterwards asks the server nothing and starts nothing.
+    before = len(server.requests())
+    again = run_scons(second, BOARD, env=child_env(POLYBOARD_REMOTE_CACHE=server.url,
+                                                    POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert again.returncode == 0 and "is up to date" in again.stdout, again.output
+    assert len(server.requests()) == before and spawned(spawn_log) == ""
+    assert not SUMMARY.search(again.stdout)
+
+
+@pytest.mark.toolchain
+def test_a_read_only_runner_never_uploads(runner_a, server, tmp_path):
+    tree = copy_built_tree(runner_a, tmp_path / "tree")
+    edit_c(tree)
+    before = len(server.requests())
+    result = run_scons(tree, BOARD, f"remote_cache={server.url}", "remote_cache_upload=0")
+    assert result.returncode == 0, result.output
+    assert re.search(r"^CC ", result.stdout, re.MULTILINE), result.stdout
+    counts = summary(result.stdout)
+    assert counts["misses"] >= 1 and counts["uploads"] == 0 and counts["errors"] == 0, counts
+    made = server.requests()[before:]
+    assert made and all(r.startswith("GET ") for r in made), made
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("where", ["stopped-server", "unreachable-host"])
+def test_a_dead_server_costs_one_warning_and_the_build_goes_on(runner_a, other_server, tmp_path, where):
+    if where == "stopped-server":
+        nginx = other_server()
+        nginx.stop()
+        url = nginx.url
+    else:
+        url = "http://192.0.2.1:8080/"  # TEST-NET-1 (RFC 5737): routed nowhere
+    tree = copy_built_tree(runner_a, tmp_path / "tree")
+    edit_c(tree)
+    started = time.monotonic()
+    result = run_scons(tree, BOARD, f"remote_cache={url}")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning: remote cache" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "building without it for the rest of this run" in warnings[0]
+    assert "Traceback" not in result.output
+    counts = summary(result.stdout)
+    assert counts["errors"] == 1 and counts["hits"] == 0 and counts["uploads"] == 0, counts
+    assert elapsed < 120, f"a dead server made the build take {elapsed:.0f} s"
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize(("variant", "status"), [("forbid-put", "403"), ("fail-put", "500")])
+def test_a_server_refusing_uploads_never_fails_the_build(runner_a, other_server, tmp_path, variant, status):
+    nginx = other_server(variant)
+    tree = copy_built_tree(runner_a, tmp_path / "tree")
+    edit_c(tree)
+    result = run_scons(tree, BOARD, f"remote_cache={nginx.url}")
+    assert result.returncode == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning: remote cache" in line]
+    assert len(warnings) == 1 and f"PUT answered HTTP {status}" in warnings[0], result.stderr
+    counts = summary(result.stdout)
+    assert counts["errors"] == 1 and counts["uploads"] == 0 and counts["misses"] >= 1, counts
+    puts = [r for r in nginx.requests("polyboard/") if r.startswith("PUT ")]
+    assert puts == [puts[0]] and puts[0].endswith(status), puts  # refused once: no more tries
+
+
+@pytest.mark.toolchain
+def test_a_corrupt_blob_is_detected_rebuilt_and_replaced(runner_a, server, tmp_path):
+    """Runs last: it damages the module's store (the firmware's blob, cut in half)."""
+    firmware = (runner_a / "build" / "stm32f4" / "firmware.elf").read_bytes()
+    blob = server.storage / "cas" / hashlib.sha256(firmware).hexdigest()
+    assert blob.read_bytes() == firmware
+    blob.write_bytes(firmware[:len(firmware) // 2])
+    third = copy_tree(tmp_path / "runner-c" / "tree")
+    spawn_log = tmp_path / "spawn.log"
+    result = run_scons(third, BOARD, "-j2", f"remote_cache={server.url}",
+                       env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert result.returncode == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning: remote cache" in line]
+    assert len(warnings) == 1 and "does not match its sha256" in warnings[0], result.stderr
+    counts = summary(result.stdout)
+    assert counts["errors"] == 1 and counts["hits"] >= 10, counts
+    # Only the firmware was linked here (its objects came from the store), and it is A's bytes.
+    assert re.search(r"^LINK .*firmware\.elf", result.stdout, re.MULTILINE), result.stdout
+    assert not re.search(r"^(CC|CARGO|GO) ", result.stdout, re.MULTILINE), result.stdout
+    assert spawned_processes(spawn_log), "the firmware was not linked"
+    assert (third / "build" / "stm32f4" / "firmware.elf").read_bytes() == firmware
+    assert blob.read_bytes() == firmware  # the good copy was uploaded over the damaged one
+
+
+# --- the C layer: ccache with the same server ---------------------------------------------
+
+COMMENT = "/* Lives in .bss, so it checks the startup's zeroing. */"
+
+
+def ccache_stats(tree: Path) -> dict[str, int]:
+    result = subprocess.run(["ccache", "--print-stats"], env=child_env(CCACHE_DIR=str(tree / "build" / ".ccache")),
+                            text=True, capture_output=True, timeout=60, check=True)
+    return {name: int(value) for name, value in
+            (line.split("\t") for line in result.stdout.splitlines() if "\t" in line) if value.isdigit()}
+
+
+@pytest.mark.toolchain
+def test_ccache_serves_a_compile_that_scons_misses_to_a_fresh_runner(runner_a, server, tmp_path):
+    """A comment edit changes main.c (a SCons miss: it compiles) but not the preprocessed code:
+    ccache on a fresh runner at another path, with an empty local ccache, finds runner A's
+    object on the server. The object is A's bytes, so the firmware is not even relinked."""
+    tree = copy_tree(tmp_path / "runner-b" / "another" / "place")
+    source = tree / C_SOURCE
+    assert COMMENT in source.read_text()
+    source.write_text(source.read_text().replace(COMMENT, "/* In .bss: the startup code zeroes it. */"))
+    spawn_log = tmp_path / "spawn.log"
+    result = run_scons(tree, BOARD, "-j2", f"remote_cache={server.url}",
+                       env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert result.returncode == 0, result.output
+    compiled = re.findall(r"^CC +\[stm32f4\] (\S+)$", result.stdout, re.MULTILINE)
+    assert compiled == ["build/stm32f4/obj/firmware/src/firmware/main.c.o"], result.stdout
+    programs = [Path(p["argv"][0]).name for p in spawned_processes(spawn_log)]
+    assert programs == ["ccache"], programs  # the compile, through ccache; no cargo, no link
+    stats = ccache_stats(tree)
+    assert stats["remote_storage_hit"] == 1 and stats["cache_miss"] == 0, stats
+    assert stats["remote_storage_error"] == 0, stats
+    built = "build/stm32f4/obj/firmware/src/firmware/main.c.o"
+    assert (tree / built).read_bytes() == (runner_a / built).read_bytes()
+    assert not re.search(r"^LINK ", result.stdout, re.MULTILINE), result.stdout
+    assert products(tree) == products(runner_a)
+
+
+def test_remote_cache_without_ccache_is_one_line_naming_the_package(scratch_tree, tmp_path):
+    """The C layer needs ccache: a PATH without it stops before anything is built."""
+    from test_errors import assert_user_error
+    shadow = tmp_path / "bin"
+    shadow.mkdir()
+    for program in Path("/usr/bin").iterdir():
+        if program.name != "ccache":
+            (shadow / program.name).symlink_to(program)
+    path = ":".join(str(shadow) if entry in ("/usr/bin", "/bin") else entry
+                    for entry in child_env()["PATH"].split(":"))
+    result = run_scons(scratch_tree, BOARD, "remote_cache=http://127.0.0.1:9/", timeout=120,
+                       env=child_env(PATH=path))
+    assert_user_error(result, "ccache not found on PATH", "for the C layer of remote_cache=",
+                      "apt-get install ccache")
+    assert not (scratch_tree / "build").exists()
