@@ -24,6 +24,8 @@ from SCons.Action import Action
 
 from polyboard import PolyboardError, hookimpl
 from polyboard import budgets, manifest, scons_compat, source_date, toolchains
+from polyboard.component_options import option
+from polyboard.context import Artifact
 from polyboard.errors import action_error
 from polyboard.scons_data import node_name, signature
 
@@ -34,6 +36,7 @@ DIFF_FORMATS = ("text", "markdown")
 # polyboard.attribution.VERSION, repeated so that declaring a report does not import the module
 # (tests/test_size_report.py checks that they agree).
 ATTRIBUTION_VERSION = 1
+SCONSTRUCT_BUDGETS = "size_budgets"  # build.extra: this plugin's own (name, Budgets) of the SConstruct
 
 
 @hookimpl
@@ -42,6 +45,12 @@ def polyboard_register(registry):
                              help="size budgets per memory region and per component (docs/manifest.md)")
     registry.add_option("baseline", "with size-diff: a manifest.json (one board's or build/manifest.json) "
                         "from another revision to compare with", check=_check_baseline, shared=True)
+    registry.add_component_kind(
+        "size_budget", declare_budget,
+        help="size budgets from the SConstruct, like a board file's [budgets] (docs/manifest.md#budgets)",
+        options=[option("regions", "sizes", "per memory region: bytes or a percent of the region", {}),
+                 option("components", "sizes", "per component, summed over a program's regions: bytes", {}),
+                 option("warn", "string", "a percent of each budget from which the build warns, e.g. \"90%\"")])
     registry.add_verb("sizes", print_sizes, help="print each program's regions split into components")
     registry.add_verb("size-diff", size_diff, help="compare sizes with baseline=MANIFEST (format=markdown for a PR)")
 
@@ -74,6 +83,44 @@ def _check_size_diff(builds, root) -> None:
                              "no board to compare", where=f"baseline={baseline}")
 
 
+# -- the SConstruct's budgets ---------------------------------------------------------------------
+
+def declare_budget(build, component):
+    """``project.size_budget(name, regions={...}, components={...}, warn="90%")``: checked against
+    each board it applies to (the core's board filters choose them), then applied with the board
+    file's ``[budgets]`` (the smaller budget wins). Nothing is built for it."""
+    options = component.options
+    table = budgets.Budgets(regions=dict(options.get("regions") or {}),
+                            components=dict(options.get("components") or {}), warn=options.get("warn"))
+    try:
+        budgets.check(table, build.board)
+    except PolyboardError as error:
+        key = (error.key or "").removeprefix(f"{budgets.TABLE}.")
+        raise PolyboardError(f"{error.message} (board {build.board.id})",
+                             where=f"SConstruct: size_budget {component.name!r}", key=key or None) from None
+    build.extra.setdefault(SCONSTRUCT_BUDGETS, []).append((component.name, table))
+    return Artifact(component=component.name, kind=component.kind)
+
+
+class _Limits:
+    """A program's region budgets, read when its report is built or its signature computed: the
+    SConstruct may call ``size_budget`` after declaring the programs it limits."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def regions_and_warn(self) -> tuple[dict, float | None]:
+        regions, _, warn = budgets.limits(self.build.board, self.build.root,
+                                          self.build.extra.get(SCONSTRUCT_BUDGETS, []))
+        return regions, warn
+
+    def signature(self, target, source, env, for_signature):
+        """``$SIZE_FACTS``: a construction variable SCons calls while substituting it."""
+        board = self.build.board
+        return signature((ATTRIBUTION_VERSION, board.memory.regions if board.memory else None,
+                          *self.regions_and_warn()))
+
+
 # -- per program --------------------------------------------------------------------------------
 
 @hookimpl
@@ -88,13 +135,12 @@ def polyboard_after_link(build, component, elf):
     else:  # the libraries a Linux program may link: their symbol index names the C and Rust parts
         sources += [a.library for a in build.artifacts.values()
                     if a.library is not None and str(a.library).endswith(".a")]
-    region_limits, _, warn = budgets.limits(board, build.root)
+    limits = _Limits(build)
     return env.Command(build.path(f"{component}{SIZES_SUFFIX}"), sources, _SIZES_ACTION,
                        SIZESCOMSTR=f"SIZES   [{board.id}] $TARGET",
-                       SIZE_FACTS=signature((ATTRIBUTION_VERSION, board.memory.regions if board.memory else None,
-                                             region_limits, warn)),
+                       SIZE_FACTS=limits.signature,
                        POLYBOARD_BOARD=board, POLYBOARD_ROOT=str(build.root), POLYBOARD_COMPONENT=component,
-                       POLYBOARD_LIMITS=(region_limits, warn),
+                       POLYBOARD_LIMITS=limits,
                        # only for the message when a budget is exceeded: what grew since then
                        POLYBOARD_BASELINE=os.path.join(build.root, build.options.get("baseline") or "")
                        if build.options.get("baseline") else "")
@@ -116,7 +162,7 @@ def sizes_action(target, source, env):
         sizes = attribution.linux_program_sizes(elf, [s.abspath for s in source[1:]])
     program = os.path.relpath(elf, root)
     sizes = {"component": env["POLYBOARD_COMPONENT"], "path": program, **sizes}
-    region_limits, warn = env["POLYBOARD_LIMITS"]
+    region_limits, warn = env["POLYBOARD_LIMITS"].regions_and_warn()
     for region in sizes["regions"]:
         limit = region_limits.get(region["name"])
         if limit is None:
@@ -229,7 +275,9 @@ def polyboard_after_components(builds, root):
         facts = _facts(build)
         node = build.env.Command([build.path("manifest.json"), build.path("size-report.html")], files,
                                  _MANIFEST_ACTION, MANIFESTCOMSTR=f"MANIFEST [{build.board.id}] $TARGET",
-                                 MANIFEST_FACTS=signature((facts, _tool_files(build))), POLYBOARD_FACTS=facts,
+                                 MANIFEST_FACTS=signature((facts, _tool_files(build),
+                                                           build.extra.get(SCONSTRUCT_BUDGETS, []))),
+                                 POLYBOARD_FACTS=facts,
                                  POLYBOARD_BUILD=build,
                                  POLYBOARD_COMPONENTS={str(n): c for n, c in components.items()},
                                  POLYBOARD_ROOT=str(root), POLYBOARD_BOARD=build.board)
@@ -241,10 +289,44 @@ def polyboard_after_components(builds, root):
                                      Action(tree_manifest_action, "MANIFEST build/manifest.json"))
         nodes.append(tree[0])
         reports.append(tree[1])
+    reports += _diff_report(builds, root, nodes)
     for verb in VERBS:
         if verb in S.COMMAND_LINE_TARGETS:
-            S.Alias(verb, nodes)  # the verb reads them: built (or found up to date) first
+            S.Alias(verb, nodes + reports[-1:] if verb == "size-diff" else nodes)  # built (or up to date) first
     return nodes + reports
+
+
+def _diff_report(builds, root, manifests: list) -> list:
+    """With ``baseline=MANIFEST``: ``build/size-diff.html``, the report with each region's and
+    component's change since the baseline. Its own node (the baseline file is one of its sources),
+    so the manifests and ``report.html`` never depend on which baseline was given. A baseline that
+    is not a manifest (``abi-diff`` shares the option) declares nothing."""
+    given = builds[0].options.get("baseline", "")
+    if not given or not manifests:
+        return []
+    path = os.path.join(root, given)
+    try:
+        manifest.load(path, where=f"baseline={given}")
+    except PolyboardError:
+        return []
+    board_manifests = [n for n in manifests if os.path.dirname(n.abspath) != os.path.join(str(root), "build")]
+    env = builds[0].env
+    return env.Command(node_name("#build/size-diff.html"), [*board_manifests, env.File(node_name(path))],
+                       Action(diff_report_action, "SIZES   build/size-diff.html"))
+
+
+def diff_report_action(target, source, env):
+    from polyboard import size_html
+
+    boards = {}
+    for node in source[:-1]:
+        with open(node.abspath, encoding="utf-8") as handle:
+            data = json.load(handle)
+        boards[data["board"]["id"]] = data
+    baseline = manifest.load(source[-1].abspath, where=f"baseline={source[-1]}")
+    title = f"Sizes of {', '.join(boards)} against {os.path.basename(str(source[-1]))}"
+    _write_text(target[0].abspath, size_html.render(boards, title, baseline=baseline))
+    return 0
 
 
 def manifest_action(target, source, env):
@@ -264,7 +346,7 @@ def manifest_action(target, source, env):
             continue
         artifacts.append({"path": os.path.relpath(path, root), "component": components[str(node)],
                           "bytes": os.path.getsize(path), "sha256": _sha256(path)})
-    _, component_limits, _ = budgets.limits(board, root)
+    _, component_limits, _ = budgets.limits(board, root, env["POLYBOARD_BUILD"].extra.get(SCONSTRUCT_BUDGETS, []))
     for name, limit in component_limits.items():
         found = [p for p in programs if any(name in r["components"] for r in p["regions"])]
         if not found:

@@ -299,6 +299,19 @@ def test_size_diff_after_the_kernel_grows(tree, tmp_path):
     assert "| Board | Program | Region | Component | Old | New | Delta |" in markdown.stdout
     assert "| stm32f4 | `build/stm32f4/firmware.elf` | FLASH | `kernel` |" in markdown.stdout
     (tmp_path / "size-diff.md").write_text(markdown.stdout, encoding="utf-8")
+    # The page with the deltas, rendered by chromium: the kernel row and the region show the change.
+    page = copy / "build" / "size-diff.html"
+    dumped = _browser("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
+    assert dumped.returncode == 0, dumped.stderr
+    assert 'data-rendered="yes"' in dumped.stdout
+    new = json.loads((copy / "build/stm32f4/manifest.json").read_text(encoding="utf-8"))
+    old = json.loads(baseline.read_text(encoding="utf-8"))
+    flash = [next(r for r in m["programs"][0]["regions"] if r["name"] == "FLASH") for m in (old, new)]
+    grown = flash[1]["components"]["kernel"] - flash[0]["components"]["kernel"]
+    assert f'data-component="kernel" data-delta="{grown}"' in dumped.stdout, dumped.stdout[:2000]
+    assert f'data-region="FLASH" data-used="{flash[1]["used"]}" data-delta="{flash[1]["used"] - flash[0]["used"]}"' \
+        in dumped.stdout
+    assert f"+{flash[1]['used'] - flash[0]['used']} B since the baseline" in dumped.stdout
     # A budget the grown kernel exceeds: the failure says what grew most since the baseline.
     board = copy / "boards" / "stm32f4.toml"
     board.write_text(board.read_text(encoding="utf-8") + '\n[budgets]\nregions = { FLASH = "3.4%" }\n',
@@ -345,6 +358,60 @@ def test_a_component_budget_naming_no_component(tree, tmp_path):
     assert result.returncode == 2, result.output
     assert_user_error(result, "boards/tight.toml: budgets.components.kernle: no component 'kernle' in any program "
                               "of board tight; valid components:", "kernel", "newlib")
+
+
+def _sconstruct_with(tree, line: str) -> None:
+    """The reference SConstruct with *line* added after the components (before finish)."""
+    path = tree / "SConstruct"
+    text = path.read_text(encoding="utf-8")
+    assert "project.finish()" in text
+    path.write_text(text.replace("project.finish()", line + "\nproject.finish()"), encoding="utf-8")
+
+
+@pytest.mark.toolchain
+def test_the_sconstruct_sets_budgets_after_the_programs_it_limits(tree, tmp_path):
+    copy = copy_built_tree(tree.path, tmp_path / "tree")
+    _sconstruct_with(copy, 'project.size_budget("release", regions={"FLASH": "3%"}, boards=["stm32f4"])')
+    result = run_scons(copy, "board=stm32f4", timeout=900)
+    assert result.returncode == 2, result.output
+    line = next(line for line in result.stderr.splitlines() if "over its budget" in line)
+    assert "build/stm32f4/firmware.elf: region FLASH uses 36" in line, line
+    assert "(size_budget 'release' regions.FLASH = '3%' in SConstruct)" in line, line
+    assert not (copy / "build/stm32f4/firmware.sizes.json").exists()
+
+    # A board file's budget and the SConstruct's both apply: the smaller one wins, and says so.
+    write(copy / "boards" / "tight.toml", BUDGET_BOARD + '[budgets]\nregions = { FLASH = "2%" }\n')
+    _sconstruct_with(copy, 'project.size_budget("loose", regions={"FLASH": "80%"}, components={"kernel": "16 KiB"})')
+    result = run_scons(copy, "boards=stm32f4,tight", timeout=900)
+    assert result.returncode == 2, result.output
+    assert "(budgets.regions.FLASH = '2%' in boards/tight.toml)" in result.stderr, result.stderr
+
+    # Within every budget: the build passes, and the same budgets again are a null build.
+    _sconstruct_with(copy, 'project.size_budget("kernel-cap", components={"kernel": "8 KiB"}, warn="1%")')
+    text = (copy / "SConstruct").read_text(encoding="utf-8").replace('"3%"', '"80%"')
+    (copy / "SConstruct").write_text(text, encoding="utf-8")
+    result = run_scons(copy, "board=stm32f4", timeout=900)
+    assert result.returncode == 0, result.output
+    assert "warning: build/stm32f4/firmware.elf: region FLASH uses" in result.stderr
+    log = tmp_path / "spawn.log"
+    again = run_scons(copy, "board=stm32f4", timeout=300, env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert again.returncode == 0 and "up to date" in again.stdout, again.output
+    assert spawned_processes(log) == [] and "SIZES" not in again.stdout
+
+
+@pytest.mark.parametrize("call, fragments", [
+    ('project.size_budget("b", regions={"FLASHX": "80%"}, boards=["stm32f4"])',
+     ["SConstruct: size_budget 'b': regions.FLASHX:", "no memory region 'FLASHX'", "valid regions: FLASH, RAM, CCM"]),
+    ('project.size_budget("b", regions={"FLASH": "lots"}, boards=["stm32f4"])',
+     ["SConstruct: size_budget 'b': regions.FLASH:", "'lots' is not a size"]),
+    ('project.size_budget("b", regions=["FLASH"])',
+     ["SConstruct: b.regions:", "regions= must be a dict of names to sizes"]),
+])
+def test_a_bad_sconstruct_budget_is_one_line(scratch_tree, call, fragments):
+    _sconstruct_with(scratch_tree, call)
+    result = run_scons(scratch_tree, "board=stm32f4", timeout=300)
+    assert result.returncode == 2, result.output
+    assert_user_error(result, *fragments)
 
 
 @pytest.mark.toolchain

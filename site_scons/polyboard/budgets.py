@@ -85,9 +85,30 @@ def check(table: Budgets, board) -> None:
         parse(table.warn, region_size=100, key=f"{TABLE}.warn")
 
 
-def limits(board, root) -> tuple[dict[str, Limit], dict[str, Limit], float | None]:
+def limits(board, root, sconstruct: list = ()) -> tuple[dict[str, Limit], dict[str, Limit], float | None]:
     """(region limits, component limits, warn fraction) of *board*, each naming the file that set
-    it (the nearest file of the board's chain with that key)."""
+    it (the nearest file of the board's chain with that key). *sconstruct*: ``(name, Budgets)``
+    of the SConstruct's ``project.size_budget(...)`` calls for this board. Every budget applies:
+    where the board file and the SConstruct both limit a region or component, the smaller wins
+    (and the message names the one that did); the smallest ``warn`` too."""
+    regions, components, warn = _board_limits(board, root)
+    sizes = {r.name: r.length for r in board.memory.regions} if board.memory is not None else {}
+    for name, table in sconstruct:
+        label = f"size_budget {name!r}"
+        for group, found in (("regions", regions), ("components", components)):
+            for key, value in getattr(table, group).items():
+                limit = Limit(f"{label} {group}.{key}", str(value),
+                              parse(value, region_size=sizes.get(key) if group == "regions" else None,
+                                    key=f"{group}.{key}"), "SConstruct")
+                if key not in found or limit.bytes < found[key].bytes:
+                    found[key] = limit
+        if table.warn is not None:
+            fraction = parse(table.warn, region_size=100, key="warn") / 100
+            warn = fraction if warn is None else min(warn, fraction)
+    return regions, components, warn
+
+
+def _board_limits(board, root) -> tuple[dict[str, Limit], dict[str, Limit], float | None]:
     table = board.table(TABLE)
     if table is None:
         return {}, {}, None

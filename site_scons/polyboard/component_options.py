@@ -24,6 +24,7 @@ TYPES: dict[str, str] = {
     "strings": "a list of strings",
     "components": "a list of components (what project.<kind>() returned)",
     "predicate": "a function of the board, returning True or False",
+    "sizes": 'a dict of names to sizes (65536, "64 KiB", "80%")',
 }
 
 
@@ -72,6 +73,11 @@ def _type_error(value: Any, expected: str) -> str | None:
         return "a list of components"
     if expected == "predicate" and not callable(value):
         return "a function of the board"
+    if expected == "sizes" and not (isinstance(value, dict) and all(isinstance(k, str) for k in value)
+                                    and all(isinstance(v, (int, str)) and not isinstance(v, bool)
+                                            for v in value.values())):
+        return 'a dict of names to sizes (65536, "64 KiB", "80%")'
+
     return None
 
 

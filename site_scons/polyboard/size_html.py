@@ -28,6 +28,20 @@ _SCRIPT = """
 (function () {
   const data = JSON.parse(document.getElementById("polyboard-sizes").textContent);
   const root = document.getElementById("report");
+  const baseline = data.baseline;  // {board id: manifest} from another revision, or null
+  function oldRegion(boardId, programPath, regionName) {
+    const old = baseline && baseline[boardId];
+    if (!old) return null;
+    for (const program of old.programs || []) {
+      if (program.path !== programPath) continue;
+      for (const region of program.regions || []) if (region.name === regionName) return region;
+    }
+    return null;
+  }
+  function delta(now, before) {
+    const d = now - before;
+    return (d > 0 ? "+" : "") + d + " B";
+  }
   const colours = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
                    "#ff9da7", "#9c755f", "#bab0ac", "#8cd17d", "#86bcb6", "#d37295", "#a0cbe8"];
   const colourOf = {};
@@ -57,8 +71,11 @@ _SCRIPT = """
         const line = el("div", undefined, "region");
         line.dataset.region = region.name;
         line.dataset.used = region.used;
+        const before = baseline ? oldRegion(boardId, program.path, region.name) : null;
         const title = region.name + ": " + region.used + " B" +
-          (region.size ? " of " + region.size + " B (" + region.percent.toFixed(2) + "%)" : "");
+          (region.size ? " of " + region.size + " B (" + region.percent.toFixed(2) + "%)" : "") +
+          (before ? ", " + delta(region.used, before.used) + " since the baseline" : (baseline ? ", not in the baseline" : ""));
+        if (before) line.dataset.delta = region.used - before.used;
         line.appendChild(el("div", title, "region-title"));
         const bar = el("div", undefined, "bar");
         const table = el("table");
@@ -89,6 +106,11 @@ _SCRIPT = """
           row.appendChild(name);
           row.appendChild(el("td", bytes + " B", "n bytes"));
           row.appendChild(el("td", (region.used ? (100 * bytes / region.used).toFixed(1) : "0.0") + "%", "n"));
+          if (before) {
+            const was = (before.components || {})[component] || 0;
+            row.dataset.delta = bytes - was;
+            row.appendChild(el("td", bytes === was ? "" : delta(bytes, was), "n delta"));
+          }
           table.appendChild(row);
         }
         line.appendChild(bar);
@@ -105,9 +127,10 @@ _SCRIPT = """
 """
 
 
-def render(boards: dict[str, dict], title: str) -> str:
-    """The page for the board manifests *boards* (``{id: manifest}``)."""
-    payload = json.dumps({"boards": boards}, separators=(",", ":"))
+def render(boards: dict[str, dict], title: str, baseline: dict[str, dict] | None = None) -> str:
+    """The page for the board manifests *boards* (``{id: manifest}``); with *baseline* (the same
+    shape, from another revision), each region and component also shows its change."""
+    payload = json.dumps({"boards": boards, "baseline": baseline}, separators=(",", ":"))
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     escaped_title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
