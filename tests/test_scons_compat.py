@@ -129,8 +129,9 @@ def test_cache_dir_retrieve_takes_a_node_and_says_whether_it_fetched():
 
 def test_the_remote_cache_overrides_exist_and_the_switches_are_module_flags():
     base = scons_compat.CacheDir.__mro__[1]
-    for method, parameters in (("_retrieve", ["self", "node"]), ("push", ["self", "node"]),
-                               ("cachepath", ["self", "node"]), ("is_enabled", ["self"])):
+    for method, parameters in (("retrieve", ["self", "node"]), ("push", ["self", "node"]),
+                               ("cachepath", ["self", "node"]), ("is_enabled", ["self"]),
+                               ("is_readonly", ["self"])):
         assert hasattr(base, method), f"SCons.CacheDir.CacheDir.{method} is gone"
         found = list(inspect.signature(getattr(base, method)).parameters)
         assert found == parameters, f"SCons.CacheDir.CacheDir.{method} takes {found}"

@@ -111,7 +111,7 @@ def built_files_in(folder) -> list:
 class CacheDir(SCons.CacheDir.CacheDir):
     """SCons's CacheDir class, whose ``retrieve(node)`` (called on worker threads, returns True
     when the node was fetched) polyboard's cache extends; see cache.py. The remote cache also
-    overrides ``_retrieve(node)``, ``push(node)``, ``cachepath(node)`` and ``is_enabled()``."""
+    overrides ``push(node)``, ``cachepath(node)`` and ``is_enabled()``, and calls ``is_readonly()``."""
 
 
 def cache_enabled() -> bool:
