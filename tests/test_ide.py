@@ -31,7 +31,7 @@ def test_ide_writes_a_compilation_database_the_compiler_accepts(tmp_path: Path):
     entries = json.loads((tree / "compile_commands.json").read_text())
     files = sorted(Path(e["file"]).relative_to(tree).as_posix() for e in entries)
     assert files == ["src/firmware/main.c", "src/firmware/startup.c", "src/firmware/startup.c",
-                     "src/firmware/test_main.c"]
+                     "src/firmware/test_main.c", "src/firmware/trace.c", "src/firmware/trace.c"]
     for entry in entries:
         argv = entry["arguments"]
         assert argv[0] == "arm-none-eabi-gcc"

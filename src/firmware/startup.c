@@ -15,7 +15,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "trace.h"
+#ifdef POLYBOARD_TRACE
+/* `scons trace=1` (trace.c): weak, so a tree that copies this file without trace.c still links. */
+extern uint64_t trace_ticks(void) __attribute__((weak));
+extern void trace_boot(uint64_t reset_ticks) __attribute__((weak));
+#endif
 
 extern uint32_t _estack;
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss;
@@ -128,7 +132,7 @@ void __attribute__((weak)) _fini(void) {}
 static void start_c(void)
 {
 #ifdef POLYBOARD_TRACE
-    uint64_t reset_ticks = trace_ticks();   /* kept in a register or the stack: .bss is not ready */
+    uint64_t reset_ticks = trace_ticks ? trace_ticks() : 0;  /* in a register or the stack: .bss is not ready */
 #endif
     /* Copy initialised data from flash to RAM. */
     uint32_t *src = &_sidata;
@@ -145,7 +149,8 @@ static void start_c(void)
     init_tls();                     /* picolibc's stdio needs no set-up; its errno does */
 #endif
 #ifdef POLYBOARD_TRACE
-    trace_boot(reset_ticks);        /* paints the free RAM: the stack's high-water mark */
+    if (trace_boot)
+        trace_boot(reset_ticks);    /* paints the free RAM: the stack's high-water mark */
 #endif
     __libc_init_array();            /* C/C++ static constructors */
     exit(main());
