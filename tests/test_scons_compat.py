@@ -93,6 +93,9 @@ def test_a_target_named_by_a_string_may_be_a_file(tmp_path):
     assert scons_compat.may_be_file_node(entry), "SCons.Node.FS.Entry is not the class of env.Entry() nodes"
     assert scons_compat.may_be_file_node(env.File(str(tmp_path / "d.bin")))
     assert not scons_compat.may_be_file_node(env.Dir(str(tmp_path)))
+    (tmp_path / "e.bin").write_bytes(b"x")
+    disambiguated = scons_compat.as_file(env.Entry(str(tmp_path / "e.bin")))
+    assert scons_compat.is_file_node(disambiguated), "Entry.disambiguate() no longer makes a File of a file"
 
 
 def test_file_signature_is_the_csig_scons_records(tmp_path):

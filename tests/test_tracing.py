@@ -85,7 +85,8 @@ def test_trace_1_instruments_c_rust_and_go_and_prints_a_summary(built_scratch_tr
 
     # The switch is part of every signature: the same switch again is a null build.
     log.unlink()
-    again = run_scons(tree, BOARDS, "trace=1", "-j2", env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    again = run_scons(tree, BOARDS, "trace=1", "-j2", "build/stm32f4/firmware.elf", "build/rpi4/app",
+                      env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
     assert again.returncode == 0, again.output
     assert spawned(log) == "" and "up to date" in again.stdout, again.output
 

@@ -75,6 +75,14 @@ def may_be_file_node(node) -> bool:
     return isinstance(node, (SCons.Node.FS.File, SCons.Node.FS.Entry))
 
 
+def as_file(node):
+    """*node* as a File when it is one: an Entry (a target named by a string) becomes a File once
+    ``disambiguate()`` finds a file on disk (SCons changes the node's class in place); else None."""
+    if isinstance(node, SCons.Node.FS.Entry):
+        node = node.disambiguate()
+    return node if isinstance(node, SCons.Node.FS.File) else None
+
+
 def recorded_info(node):
     """What SCons recorded for *node* after its last build (``get_stored_info().ninfo``: ``csig``,
     ``size``, ``timestamp``; an attribute is missing when never recorded)."""

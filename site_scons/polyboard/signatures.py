@@ -46,7 +46,10 @@ def target_is_stale(target) -> bool:
         if key in _VERIFIED:
             return _VERIFIED[key]
     stale = False
-    if scons_compat.is_file_node(target) and target.exists():
+    # A target named by a string is an Entry until SCons disambiguates it: check it as the file
+    # it is (the whole-build manifest was such a target, and escaped this check).
+    target = scons_compat.as_file(target) if scons_compat.may_be_file_node(target) else None
+    if target is not None and target.exists():
         record = scons_compat.recorded_info(target)
         recorded = getattr(record, "csig", None)
         if recorded:
