@@ -29,12 +29,14 @@ V2_GO = ('package main', 'package main\n\n// v2')
 
 
 def outputs(tree: Path) -> dict[str, str]:
-    """Digest of every build product: not the tools' caches (build/.cargo, build/.go...), not
-    SCons's database, not a temporary file a killed build left behind (never a target)."""
+    """Digest of every board's build products: not the tools' caches (build/.cargo, build/.go...),
+    not SCons's database, not a temporary file a killed build left behind (never a target), and
+    not the whole-build files directly in build/ (manifest.json, report.html): they describe the
+    boards an invocation selected, and the session tree was built for more boards than these."""
     digests = {}
     for path in sorted((tree / "build").rglob("*")):
         parts = path.relative_to(tree / "build").parts
-        if path.is_file() and not parts[0].startswith(".") and ".sconsign" not in path.name \
+        if path.is_file() and len(parts) > 1 and not parts[0].startswith(".") and ".sconsign" not in path.name \
                 and not path.name.endswith(".tmp"):
             digests[path.relative_to(tree).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
