@@ -19,7 +19,6 @@ figure is below it, as CI enforces it. The summary table gains a Coverage column
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import attrs
 
-from polyboard import PolyboardError, hookimpl, spawn
+from polyboard import PolyboardError, hookimpl, manifest, spawn
 from polyboard.go_env import tool_env
 from polyboard.verbs import Coverage
 
@@ -123,7 +122,7 @@ class GoCoverage:
         percent = 100.0 * covered / total if total else 0.0
         summary = {"board": build.board.id, "component": component, "statements": total, "covered": covered,
                    "percent": round(percent, 2), "files": per_file, "html": html.name, "profile": profile.name}
-        _write_json(folder / f"{component}.json", summary)
+        manifest.write_json(str(folder / f"{component}.json"), summary)
         note = os.path.relpath(html, build.root)
         wanted = minimum(build)
         below = ""
@@ -191,20 +190,10 @@ def _go_env(build, module_dir: Path) -> dict[str, str]:
 
 
 def _tool(argv: list[str], env: dict, artifact) -> None:
-    spawn._log(argv, env)
     try:
-        result = subprocess.run(argv, env=env, cwd=str(artifact.package_dir), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TOOL_TIMEOUT)
+        result = spawn.run(argv, env=env, cwd=str(artifact.package_dir), capture=True, timeout=TOOL_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise PolyboardError(f"coverage report not made: {argv[1:3]} failed: {error}") from None
     if result.returncode != 0:
-        last = (result.stdout.strip().splitlines() or ["no output"])[-1]
+        last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]
         raise PolyboardError(f"coverage report not made: {' '.join(argv[1:3])}: {last}")
-
-
-def _write_json(path: Path, document: dict) -> None:
-    tmp = str(path) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
-    spawn.commit(tmp, str(path))

@@ -13,11 +13,10 @@ program (``build/<board>/<component>.trace.json``). The record format is in docs
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from polyboard import hookimpl, spawn
+from polyboard import hookimpl, manifest
 
 DEFINE = "POLYBOARD_TRACE=1"
 GO_TAG = "polyboard_trace"
@@ -90,11 +89,7 @@ def polyboard_summary(results):
         path = os.path.join(os.path.dirname(result.program), f"{result.component}.trace.json")
         document = {"board": result.board, "component": result.component, "verb": result.verb,
                     "status": result.status, "records": records}
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        spawn.commit(tmp, path)
+        manifest.write_json(path, document)  # whole or not at all
         print(f"\npolyboard trace: {result.board} {result.component} ({os.path.relpath(path)}):")
         if not records:
             print("  no TRACE records in the output (does the program include the tracing code? docs/tracing.md)")
