@@ -56,7 +56,6 @@ def test_platformio_board_id_defaults_to_the_mcu(bare_tree):
     assert "debug.openocd_board = 'stm32f4discovery'" in (bare_tree / "boards" / "stm32f407vgt6.toml").read_text()
 
 
-
 def test_platformio_openocd_target_becomes_the_boards_openocd_flash_target(tmp_path):
     """``debug.openocd_target`` (openocd's ``target/<name>.cfg``) selects method openocd; the probe's
     interface is the base board's, so ``scons flash`` gets a whole openocd command line."""
@@ -76,6 +75,7 @@ def test_platformio_openocd_target_becomes_the_boards_openocd_flash_target(tmp_p
     assert f"polyboard: stm32f407vet6: flash: openocd -f interface/stlink.cfg -f target/stm32f4x.cfg -c " \
            f"'program {{{elf}}} verify reset exit'" in flash.stdout.splitlines()
     assert not elf.exists()  # a dry run builds nothing
+
 
 def test_probe_rs_variant_becomes_a_board_inheriting_microbit(bare_tree):
     result = run_scons(bare_tree, "-Q", "import-board", f"from={FIXTURES / 'nRF51_Series.yaml'}", "variant=nRF51822_xxAC",
