@@ -11,13 +11,16 @@ test's environment is a new venv whose only addition to the project's (layered i
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from helpers import REPO, one_error_line, run_scons, write
+from helpers import REPO, child_env, one_error_line, run_scons, spawned_processes, write
+from polyboard import PolyboardError, reference
 from wheels import build_wheel, make_venv, scons
 
 PACK = REPO / "examples" / "board-pack"
@@ -168,3 +171,43 @@ def test_a_pack_board_file_with_errors_names_the_pack_and_the_file(tmp_path, acm
     # A wrong value: found when that board is loaded; the file that set it is named.
     line = one_error_line(scons(python, tree, "-Q", "board=bad-f401", "info"))
     assert "bad-f401.toml (pack bad-boards): memory.regions.RAM.length: expected an integer" in line
+
+
+@pytest.mark.toolchain
+def test_check_board_in_a_packs_folder_builds_the_reference_firmware_polyboard_ships(acme_env, tmp_path):
+    """The pack's folder has no src/: its SConstruct declares nothing, so check-board builds the
+    reference firmware shipped as polyboard's package data (copied under build/.reference/)."""
+    folder = tmp_path / "acme pack"
+    shutil.copytree(PACK, folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    assert not (folder / "src").exists()
+    checked = scons(acme_env, folder, "-j2", "board=acme-f401", "check-board", timeout=1800)
+    assert checked.returncode == 0, checked.output
+    assert "checking with polyboard's reference firmware (build/.reference/" in checked.stdout
+    assert "check-board acme-f401: PASS" in checked.stdout
+    assert re.search(r"initial SP at top of RAM +pass +word 0 = 0x20018000, top of RAM = 0x20018000", checked.stdout)
+    assert re.search(r"runs in the emulator +pass +qemu-system-arm: exit 0, .*OK: 0 check\(s\) failed", checked.stdout)
+    assert (folder / "build" / ".reference" / "src" / "firmware" / "main.c").read_bytes() == \
+        (REPO / "src" / "firmware" / "main.c").read_bytes()
+
+    log = tmp_path / "spawn.log"
+    again = scons(acme_env, folder, "-j2", "board=acme-f401", "check-board", env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert again.returncode == 0, again.output
+    assert spawned_processes(log) == [], "a repeat is a null build"
+    assert "check-board acme-f401: PASS" in again.stdout
+
+
+def test_the_reference_firmware_is_the_shipped_sconstructs_components():
+    """What a pack's folder checks with is replayed from the reference SConstruct, paths moved."""
+    calls = reference.declarations(REPO / "SConstruct")
+    assert [(kind, name) for kind, name, _ in calls][:3] == [("rust_staticlib", "kernel"), ("c_firmware", "firmware"),
+                                                             ("c_firmware", "firmware-test")]
+    assert calls[1][2] == {"sources": ["src/firmware/startup.c", "src/firmware/main.c", "src/firmware/trace.c"],
+                           "libs": ["kernel"]}
+    assert reference.shipped_tree() is not None
+
+
+def test_no_shipped_reference_firmware_is_one_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(reference, "shipped_tree", lambda: None)
+    with pytest.raises(PolyboardError, match="ships no reference firmware"):
+        reference.declare(SimpleNamespace(root=tmp_path))
+    assert not (tmp_path / "build").exists()
