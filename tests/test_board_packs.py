@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers import REPO, child_env, one_error_line, run_scons, spawned_processes, write
+from helpers import REPO, child_env, copy_built_tree, one_error_line, run_scons, spawned_processes, write
 from polyboard import PolyboardError, reference
 from wheels import build_wheel, make_venv, scons
 
@@ -77,9 +77,18 @@ def test_the_project_environment_does_not_see_the_pack(tmp_path):
     assert "acme-f401" not in result.stdout and "stm32f4.toml (pack polyboard)" in result.stdout
 
 
+@pytest.fixture(scope="module")
+def acme_built(acme_env, tmp_path_factory) -> Path:
+    """An outside tree with acme-f401 built: its cargo folders also serve the pack-folder check."""
+    tree = outside_tree(tmp_path_factory.mktemp("acme") / "my firmware")
+    built = scons(acme_env, tree, "-j2", "board=acme-f401", timeout=1800)
+    assert built.returncode == 0, built.output
+    return tree
+
+
 @pytest.mark.toolchain
-def test_pack_board_is_listed_resolved_built_and_run_from_an_outside_tree(acme_env, tmp_path):
-    tree = outside_tree(tmp_path / "my firmware")
+def test_pack_board_is_listed_resolved_built_and_run_from_an_outside_tree(acme_env, acme_built):
+    tree = acme_built
     listing = scons(acme_env, tree, "-Q", "boards")
     assert listing.returncode == 0, listing.output
     row = next(line for line in listing.stdout.splitlines() if line.startswith("acme-f401 "))
@@ -99,7 +108,7 @@ def test_pack_board_is_listed_resolved_built_and_run_from_an_outside_tree(acme_e
     assert values["memory.regions.FLASH.origin"] == {"value": 0x800_0000, "from": "stm32f4.toml (pack polyboard)"}
     assert "memory.regions.CCM.origin" not in values, "the pack's empty table removes the inherited region"
 
-    run = scons(acme_env, tree, "-j2", "board=acme-f401", "run", timeout=1800)
+    run = scons(acme_env, tree, "-j2", "board=acme-f401", "run", timeout=600)
     assert run.returncode == 0, run.output
     assert "[acme-f401] crc32(123456789) = cbf43926" in run.stdout
     assert "[acme-f401] OK: 0 check(s) failed" in run.stdout
@@ -174,12 +183,16 @@ def test_a_pack_board_file_with_errors_names_the_pack_and_the_file(tmp_path, acm
 
 
 @pytest.mark.toolchain
-def test_check_board_in_a_packs_folder_builds_the_reference_firmware_polyboard_ships(acme_env, tmp_path):
+def test_check_board_in_a_packs_folder_builds_the_reference_firmware_polyboard_ships(acme_env, acme_built,
+                                                                                     tmp_path):
     """The pack's folder has no src/: its SConstruct declares nothing, so check-board builds the
     reference firmware shipped as polyboard's package data (copied under build/.reference/)."""
     folder = tmp_path / "acme pack"
     shutil.copytree(PACK, folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     assert not (folder / "src").exists()
+    # cargo's build-std output for the board's target, as another tree built it (the kernel crate
+    # is at another path here, so cargo rebuilds it; core and alloc are reused)
+    copy_built_tree(acme_built / "build" / ".cargo", folder / "build" / ".cargo")
     checked = scons(acme_env, folder, "-j2", "board=acme-f401", "check-board", timeout=1800)
     assert checked.returncode == 0, checked.output
     assert "checking with polyboard's reference firmware (build/.reference/" in checked.stdout
