@@ -167,10 +167,14 @@ def probe_object(build, artifact):
         for root, dirs, names in os.walk(folder.abspath):
             dirs.sort()
             headers += [env.File(node_name(Path(root) / n)) for n in sorted(names) if n.endswith(".h")]
+        # A header another plugin generates (a build target, not on disk yet in a clean tree) is
+        # in SCons's node tree: without it the first build would probe fewer headers than the
+        # second, and the second would not be a null build.
+        headers += [n for n in folder.glob("*.h", ondisk=False) if n not in headers]
     include_dirs = tuple(d.abspath for d in artifact.include_dirs)
     # The generated C is a declared target (cached and restored with the object, removed by -c);
     # GCC's -aux-info list holds absolute paths, so it lives in a temporary folder only.
-    env.Command([target, env.File(target.abspath[:-2] + ".c")], headers,
+    env.Command([target, env.File(node_name(target.abspath[:-2] + ".c"))], headers,
                 Action(probe_action, f"ABI     [{build.board.id}] $TARGET", varlist=["ABI_PROBE_SIGNATURE"]),
                 ABI_PROBE_SIGNATURE=signature((build.board.c, build.board.cpu, build.cpu_flags,
                                                [*build.board.defines, *build.defines],

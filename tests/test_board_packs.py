@@ -11,55 +11,19 @@ test's environment is a new venv whose only addition to the project's (layered i
 from __future__ import annotations
 
 import json
+import re
 import shutil
-import subprocess
-import sys
-import sysconfig
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from helpers import REPO, Result, child_env, one_error_line, run_scons, write
+from helpers import REPO, child_env, copy_built_tree, one_error_line, run_scons, spawned_processes, write
+from polyboard import PolyboardError, reference
+from wheels import build_wheel, make_venv, scons
 
 PACK = REPO / "examples" / "board-pack"
-PIP_TIMEOUT = 180
-
-
-def build_wheel(project: Path, out: Path) -> Path:
-    """``pip wheel`` of a local project: no network (no index, no build isolation)."""
-    out.mkdir(parents=True, exist_ok=True)
-    before = set(out.glob("*.whl"))
-    work = out / f"src-{project.name}"
-    shutil.copytree(project, work, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
-                    "--no-build-isolation", "-w", str(out), str(work)], check=True, timeout=PIP_TIMEOUT,
-                   cwd=out, stdin=subprocess.DEVNULL)
-    wheels = sorted(set(out.glob("*.whl")) - before)
-    assert len(wheels) == 1, wheels
-    return wheels[0]
-
-
-def make_venv(folder: Path, *wheels: Path) -> Path:
-    """A new virtual environment with *wheels* installed; returns its python."""
-    # venv uses the interpreter the project's .venv was made from: the same Python version
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=PIP_TIMEOUT)
-    python = folder / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, text=True, stdout=subprocess.PIPE, timeout=60).stdout.strip()
-    project_site = sysconfig.get_paths()["purelib"]  # the project's .venv: polyboard, SCons, pip
-    (Path(purelib) / "polyboard_project_env.pth").write_text(f"import site; site.addsitedir({project_site!r})\n")
-    if wheels:
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                        *map(str, wheels)], check=True, timeout=PIP_TIMEOUT, stdin=subprocess.DEVNULL)
-    return python
-
-
-def scons(python: Path, tree: Path, *args: str, timeout: float = 120) -> Result:
-    """scons as the venv's python runs it (``python -m SCons``: the venv has no scons script)."""
-    done = subprocess.run([str(python), "-m", "SCons", *args], cwd=tree, env=child_env(), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=timeout)
-    return Result(done.returncode, done.stdout, done.stderr)
 
 
 def outside_tree(folder: Path) -> Path:
@@ -113,9 +77,18 @@ def test_the_project_environment_does_not_see_the_pack(tmp_path):
     assert "acme-f401" not in result.stdout and "stm32f4.toml (pack polyboard)" in result.stdout
 
 
+@pytest.fixture(scope="module")
+def acme_built(acme_env, tmp_path_factory) -> Path:
+    """An outside tree with acme-f401 built: its cargo folders also serve the pack-folder check."""
+    tree = outside_tree(tmp_path_factory.mktemp("acme") / "my firmware")
+    built = scons(acme_env, tree, "-j2", "board=acme-f401", timeout=1800)
+    assert built.returncode == 0, built.output
+    return tree
+
+
 @pytest.mark.toolchain
-def test_pack_board_is_listed_resolved_built_and_run_from_an_outside_tree(acme_env, tmp_path):
-    tree = outside_tree(tmp_path / "my firmware")
+def test_pack_board_is_listed_resolved_built_and_run_from_an_outside_tree(acme_env, acme_built):
+    tree = acme_built
     listing = scons(acme_env, tree, "-Q", "boards")
     assert listing.returncode == 0, listing.output
     row = next(line for line in listing.stdout.splitlines() if line.startswith("acme-f401 "))
@@ -135,7 +108,7 @@ def test_pack_board_is_listed_resolved_built_and_run_from_an_outside_tree(acme_e
     assert values["memory.regions.FLASH.origin"] == {"value": 0x800_0000, "from": "stm32f4.toml (pack polyboard)"}
     assert "memory.regions.CCM.origin" not in values, "the pack's empty table removes the inherited region"
 
-    run = scons(acme_env, tree, "-j2", "board=acme-f401", "run", timeout=1800)
+    run = scons(acme_env, tree, "-j2", "board=acme-f401", "run", timeout=600)
     assert run.returncode == 0, run.output
     assert "[acme-f401] crc32(123456789) = cbf43926" in run.stdout
     assert "[acme-f401] OK: 0 check(s) failed" in run.stdout
@@ -207,3 +180,47 @@ def test_a_pack_board_file_with_errors_names_the_pack_and_the_file(tmp_path, acm
     # A wrong value: found when that board is loaded; the file that set it is named.
     line = one_error_line(scons(python, tree, "-Q", "board=bad-f401", "info"))
     assert "bad-f401.toml (pack bad-boards): memory.regions.RAM.length: expected an integer" in line
+
+
+@pytest.mark.toolchain
+def test_check_board_in_a_packs_folder_builds_the_reference_firmware_polyboard_ships(acme_env, acme_built,
+                                                                                     tmp_path):
+    """The pack's folder has no src/: its SConstruct declares nothing, so check-board builds the
+    reference firmware shipped as polyboard's package data (copied under build/.reference/)."""
+    folder = tmp_path / "acme pack"
+    shutil.copytree(PACK, folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    assert not (folder / "src").exists()
+    # cargo's build-std output for the board's target, as another tree built it (the kernel crate
+    # is at another path here, so cargo rebuilds it; core and alloc are reused)
+    copy_built_tree(acme_built / "build" / ".cargo", folder / "build" / ".cargo")
+    checked = scons(acme_env, folder, "-j2", "board=acme-f401", "check-board", timeout=1800)
+    assert checked.returncode == 0, checked.output
+    assert "checking with polyboard's reference firmware (build/.reference/" in checked.stdout
+    assert "check-board acme-f401: PASS" in checked.stdout
+    assert re.search(r"initial SP at top of RAM +pass +word 0 = 0x20018000, top of RAM = 0x20018000", checked.stdout)
+    assert re.search(r"runs in the emulator +pass +qemu-system-arm: exit 0, .*OK: 0 check\(s\) failed", checked.stdout)
+    assert (folder / "build" / ".reference" / "src" / "firmware" / "main.c").read_bytes() == \
+        (REPO / "src" / "firmware" / "main.c").read_bytes()
+
+    log = tmp_path / "spawn.log"
+    again = scons(acme_env, folder, "-j2", "board=acme-f401", "check-board", env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert again.returncode == 0, again.output
+    assert spawned_processes(log) == [], "a repeat is a null build"
+    assert "check-board acme-f401: PASS" in again.stdout
+
+
+def test_the_reference_firmware_is_the_shipped_sconstructs_components():
+    """What a pack's folder checks with is replayed from the reference SConstruct, paths moved."""
+    calls = reference.declarations(REPO / "SConstruct")
+    assert [(kind, name) for kind, name, _ in calls][:3] == [("rust_staticlib", "kernel"), ("c_firmware", "firmware"),
+                                                             ("c_firmware", "firmware-test")]
+    assert calls[1][2] == {"sources": ["src/firmware/startup.c", "src/firmware/main.c", "src/firmware/trace.c"],
+                           "libs": ["kernel"]}
+    assert reference.shipped_tree() is not None
+
+
+def test_no_shipped_reference_firmware_is_one_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(reference, "shipped_tree", lambda: None)
+    with pytest.raises(PolyboardError, match="ships no reference firmware"):
+        reference.declare(SimpleNamespace(root=tmp_path))
+    assert not (tmp_path / "build").exists()

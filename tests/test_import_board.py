@@ -2,7 +2,8 @@
 into board files inheriting the matching shipped board, saying what was guessed.
 
 The fixtures in tests/fixtures/import-board/ are those projects' own files:
-platformio/platform-ststm32 boards/disco_f407vg.json and boards/nucleo_f401re.json (whole), and
+platformio/platform-ststm32 boards/disco_f407vg.json, boards/nucleo_f401re.json and
+boards/black_f407ve.json (whole), and
 probe-rs/probe-rs probe-rs/targets/nRF51_Series.yaml (trimmed; its first lines say how). The
 bad-input cases are derived from them in the test (a key removed), never invented shapes.
 """
@@ -53,6 +54,27 @@ def test_platformio_board_id_defaults_to_the_mcu(bare_tree):
     data = tomllib.loads((bare_tree / "boards" / "stm32f407vgt6.toml").read_text())
     assert data["description"] == "ST STM32F4DISCOVERY (stm32f407vgt6), imported from PlatformIO"
     assert "debug.openocd_board = 'stm32f4discovery'" in (bare_tree / "boards" / "stm32f407vgt6.toml").read_text()
+
+
+def test_platformio_openocd_target_becomes_the_boards_openocd_flash_target(tmp_path):
+    """``debug.openocd_target`` (openocd's ``target/<name>.cfg``) selects method openocd; the probe's
+    interface is the base board's, so ``scons flash`` gets a whole openocd command line."""
+    from helpers import copy_tree
+    tree = copy_tree(tmp_path / "tree")
+    result = run_scons(tree, "-Q", "import-board", f"from={FIXTURES / 'black_f407ve.json'}", timeout=120)
+    assert result.returncode == 0, result.output
+    text = (tree / "boards" / "stm32f407vet6.toml").read_text()
+    assert "#   debug.openocd_target = 'stm32f4x' -> flash.openocd_target" in text
+    assert tomllib.loads(text)["flash"] == {"method": "openocd", "openocd_target": "target/stm32f4x.cfg"}
+    values = json.loads(run_scons(tree, "-Q", "board=stm32f407vet6", "info", "format=json", timeout=120).stdout)["values"]
+    assert values["flash.openocd_target"] == {"value": "target/stm32f4x.cfg", "from": "boards/stm32f407vet6.toml"}
+    assert values["flash.openocd_interface"] == {"value": "interface/stlink.cfg", "from": "boards/stm32f4.toml"}
+    flash = run_scons(tree, "board=stm32f407vet6", "flash", "dry_run=1", timeout=120)
+    assert flash.returncode == 0, flash.output
+    elf = tree / "build" / "stm32f407vet6" / "firmware.elf"
+    assert f"polyboard: stm32f407vet6: flash: openocd -f interface/stlink.cfg -f target/stm32f4x.cfg -c " \
+           f"'program {{{elf}}} verify reset exit'" in flash.stdout.splitlines()
+    assert not elf.exists()  # a dry run builds nothing
 
 
 def test_probe_rs_variant_becomes_a_board_inheriting_microbit(bare_tree):

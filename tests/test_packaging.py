@@ -17,9 +17,9 @@ def test_wheel_carries_framework_plugins_and_boards(tmp_path):
     # Built from a copy: setuptools writes build/lib next to pyproject.toml, and tests never
     # write into the repository.
     source = tmp_path / "source"
-    for part in ("pyproject.toml", "README.md", "site_scons", "plugins", "boards"):
+    for part in ("pyproject.toml", "README.md", "SConstruct", "site_scons", "plugins", "boards", "src"):
         if (REPO / part).is_dir():
-            shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__", "target"))
         else:
             source.mkdir(exist_ok=True)
             shutil.copy2(REPO / part, source / part)
@@ -32,6 +32,10 @@ def test_wheel_carries_framework_plugins_and_boards(tmp_path):
     shipped = {p.name for p in (REPO / "boards").glob("*.toml")}
     assert {f"polyboard_boards/{name}" for name in shipped} <= names
     assert "polyboard/project.py" in names and "polyboard/hookspec.py" in names
+    # the reference firmware, for check-board in a board pack's folder (polyboard/reference.py)
+    reference = {f"polyboard_reference/{p.relative_to(REPO).as_posix()}"
+                 for p in [REPO / "SConstruct", *(REPO / "src").rglob("*")] if p.is_file() and "target" not in p.parts}
+    assert reference <= names, sorted(reference - names)
     for plugin in Path(REPO / "plugins").glob("*.py"):
         if plugin.name != "__init__.py":
             assert f"polyboard_plugins/{plugin.name}" in names

@@ -27,7 +27,7 @@ from .remote_cache import RemoteStore, parse_url
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
 from . import (board_check, board_import, board_scaffold, ccache_layer, component_options, debugging, failures, ide, jobs,
-               listing, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
+               listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -369,6 +369,8 @@ class Project:
     def _finish(self) -> None:
         import SCons.Script as S
 
+        if board_check.CHECK_BOARD in self.verbs and not self.components:
+            reference.declare(self)  # a board pack's folder: check with the reference firmware polyboard ships
         defaults = []
         for build in self.builds:
             nodes = [n for a in build.artifacts.values() for n in a.nodes]
