@@ -27,7 +27,7 @@ from .remote_cache import RemoteStore, parse_url
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
 from . import (board_check, board_import, board_scaffold, ccache_layer, component_options, debugging, failures, ide, jobs,
-               listing, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
+               go_cache_layer, listing, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -187,6 +187,7 @@ class Project:
         cache_class = remote_cache_dir(remote) if remote else ReportingCacheDir
         if cache or remote:
             S.CacheDir(cache or None, cache_class)
+        go_cache = go_cache_layer.GoCacheLayer(root, remote.endpoint, upload=remote.upload) if remote else None
         self.builds: list[BoardBuild] = []
         for board in boards:
             # The board's id as a construction variable, for the tools' display strings
@@ -198,7 +199,7 @@ class Project:
                 env.CacheDir(cache or None, cache_class)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
-                               offline=offline, cpu_flags=self.hooks.cpu_flags(board))
+                               offline=offline, cpu_flags=self.hooks.cpu_flags(board), go_cache=go_cache)
             self.hooks.switches(build)
             self.hooks.configure_board(build)
             if remote is not None:
