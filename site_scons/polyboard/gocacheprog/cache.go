@@ -292,19 +292,29 @@ func reason(err error) string {
 	return "cannot connect (" + err.Error() + ")"
 }
 
+// fetch GETs one object: false for a miss (404), a dead server or an HTTP error (counted).
+func (c *cache) fetch(path string) ([]byte, bool) {
+	status, data, err := c.request("GET", path, nil)
+	if err != nil || status == http.StatusNotFound {
+		return nil, false
+	}
+	if status != http.StatusOK {
+		kind := path[:strings.Index(path, "/")]
+		c.problem("http", fmt.Sprintf("%s: GET /%s/ answered HTTP %d; those packages were built locally", c.remote, kind, status))
+		return nil, false
+	}
+	c.count(func(s *stats) { s.BytesDown += int64(len(data)) })
+	return data, true
+}
+
 func (c *cache) getRemote(actionID []byte) (entry, bool) {
 	if c.remote == "" {
 		return entry{}, false
 	}
-	status, data, err := c.request("GET", "ac/"+remoteKey(actionID), nil)
-	if err != nil || status == http.StatusNotFound {
+	data, ok := c.fetch("ac/" + remoteKey(actionID))
+	if !ok {
 		return entry{}, false
 	}
-	if status != http.StatusOK {
-		c.problem("http", fmt.Sprintf("%s: GET /ac/ answered HTTP %d; those packages were built locally", c.remote, status))
-		return entry{}, false
-	}
-	c.count(func(s *stats) { s.BytesDown += int64(len(data)) })
 	rec, err := decodeRecord(data)
 	if err != nil {
 		c.problem("record", fmt.Sprintf("%s: an unreadable /ac/ record (%v); ignored", c.remote, err))
@@ -315,15 +325,9 @@ func (c *cache) getRemote(actionID []byte) (entry, bool) {
 		content, _ = os.ReadFile(c.outputFile(rec.OutputID)) // another action made the same bytes here
 	}
 	if content == nil || sha256.Sum256(content) != rec.OutputID {
-		status, content, err = c.request("GET", "cas/"+hex.EncodeToString(rec.OutputID[:]), nil)
-		if err != nil || status == http.StatusNotFound {
+		if content, ok = c.fetch("cas/" + hex.EncodeToString(rec.OutputID[:])); !ok {
 			return entry{}, false
 		}
-		if status != http.StatusOK {
-			c.problem("http", fmt.Sprintf("%s: GET /cas/ answered HTTP %d; those packages were built locally", c.remote, status))
-			return entry{}, false
-		}
-		c.count(func(s *stats) { s.BytesDown += int64(len(content)) })
 		if int64(len(content)) != rec.Size || sha256.Sum256(content) != rec.OutputID {
 			c.problem("corrupt", fmt.Sprintf("%s: a blob whose content does not match its sha256 (%x...); ignored", c.remote, rec.OutputID[:6]))
 			return entry{}, false

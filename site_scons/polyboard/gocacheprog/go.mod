@@ -1,3 +1,3 @@
 module polyboard.example/gocacheprog
 
-go 1.24
+go 1.21
