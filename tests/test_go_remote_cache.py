@@ -1,9 +1,9 @@
 """The Go layer of the remote cache (GOCACHEPROG, docs/remote-cache.md) with the real go command
 against a real nginx WebDAV server (tests/test_remote_cache.py's fixture, started here).
 
-Runner A, a copy of the session's built tree with an empty Go cache, builds rpi4's Go program
-with ``remote_cache=``: go compiles the standard library and every package through the helper,
-which uploads them. Runner B, a fresh clone at another path (no build/, no Go cache, no helper),
+Runner A, a clean checkout, builds rpi4's Go program (only that target, and the Rust library it
+links) with ``remote_cache=``: go compiles the standard library and every package through the
+helper, which uploads them. Runner B, a fresh clone at another path (no build/, no Go cache, no helper),
 after one Go edit: the SCons layer brings the Rust library and the helper itself, go is the only
 process, and the helper serves the standard library and the unchanged packages from the server.
 The helper's own unit tests are Go tests (test_the_helpers_go_tests_pass).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned_processes
+from helpers import child_env, copy_tree, run_scons, spawned_processes
 from polyboard import go_cache_layer
 from polyboard.remote_cache import parse_url
 from test_remote_cache import Nginx
@@ -87,17 +87,15 @@ def go_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def go_runner_a(tree, go_server, tmp_path_factory):
-    """The session's built tree without its Go cache, its Go program or its Rust library: the
-    build uploads the library (SCons layer) and every Go package (the Go layer)."""
-    a = copy_built_tree(tree.path, tmp_path_factory.mktemp("go-runner-a") / "tree")
-    shutil.rmtree(a / "build" / ".gocache")
-    (a / APP).unlink()
-    (a / "build" / "rpi4" / "kernel" / "libkernel.a").unlink()
+def go_runner_a(go_server, tmp_path_factory):
+    """A clean checkout that builds rpi4's Go program (and the Rust library it links) with an
+    empty Go cache: the SCons layer uploads the library and the helper, the Go layer every
+    package go compiled, the standard library for arm64 included."""
+    a = copy_tree(tmp_path_factory.mktemp("go-runner-a") / "tree")
     started = time.monotonic()
     result = run_scons(a, BOARD, "-j2", APP, f"remote_cache={go_server.url}")
     elapsed = time.monotonic() - started
-    shutil.rmtree(a / "build" / ".cargo", ignore_errors=True)  # 1 GB this module never needs again
+    shutil.rmtree(a / "build" / ".cargo", ignore_errors=True)  # cargo's build-std folders: never needed again
     assert result.returncode == 0, result.output
     counts = go_summary(result.stdout)
     assert counts["hits"] == counts["local_hits"] == counts["errors"] == 0, counts
