@@ -147,3 +147,23 @@ def test_a_read_only_runner_never_uploads_go_outputs(go_runner_a, go_server, tmp
     assert counts["hits"] >= 100 and counts["misses"] >= 1 and counts["uploads"] == 0, counts
     made = go_server.requests(HELPER_AGENT)[before:]
     assert made and all(r.startswith("GET ") for r in made), sorted(set(r.split()[0] for r in made))
+
+
+@pytest.mark.toolchain
+def test_a_corrupt_go_object_is_a_miss_with_one_warning(go_runner_a, go_server, tmp_path):
+    """Runs last: it damages one object of the store that every runner after one Go edit asks
+    for (a package of the standard library that runner B was served), cut in half."""
+    served = [r.split()[1] for r in go_server.requests(HELPER_AGENT) if r.startswith("GET /ci/cas/") and r.endswith(" 200")]
+    assert served, "no runner was served a Go object"
+    # the largest: an archive no other action shares (an empty output cut in half stays whole)
+    blob = max((go_server.storage / "cas" / path.rsplit("/", 1)[1] for path in served), key=lambda p: p.stat().st_size)
+    blob.write_bytes(blob.read_bytes()[: blob.stat().st_size // 2])
+    d = copy_tree(tmp_path / "runner-d" / "tree")
+    edit_go(d, 14)
+    result = run_scons(d, BOARD, "-j2", APP, f"remote_cache={go_server.url}")
+    assert result.returncode == 0, result.output
+    counts = go_summary(result.stdout)
+    assert counts["errors"] == 1 and counts["hits"] >= 100, counts
+    warnings = [line for line in result.stderr.splitlines() if "warning: remote cache (Go)" in line]
+    assert len(warnings) == 1 and "does not match its sha256" in warnings[0], result.stderr
+    assert "Traceback" not in result.output
