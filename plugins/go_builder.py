@@ -335,6 +335,8 @@ def _declare(build, component, mode: str) -> Artifact:
                       [os.path.basename(str(lib.library)) for lib in libs]))
     nodes = env.Go(build.path(component.name), list(package.sources), GO_SIGNATURE=literal(signature_text),
                    GO_JOB=job, GO_DISPLAY="$GOTESTCOMSTR" if mode == "test" else "$GOCOMSTR")
+    if build.go_cache is not None:  # remote_cache=: go runs with the GOCACHEPROG helper, built first
+        env.Requires(nodes, build.go_cache.helper(env, go, go_version(go)))
     if mode == "test":
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS), package_dir=module_dir)
@@ -377,6 +379,8 @@ def go_action(target, source, env):
         raise action_error(edited)
     child_env["CGO_LDFLAGS"] = cgo_flag_list([*(f"-L{d}" for d in lib_dirs), *(f"-l{n}" for n in lib_names)],
                                              "the checkout path")
+    if build.go_cache is not None:
+        child_env["GOCACHEPROG"] = build.go_cache.environment()
     if os.path.exists(tmp):
         os.remove(tmp)
     # go has no jobserver client: it gets -p equal to the job tokens it could take at start.

@@ -85,6 +85,7 @@ class BoardBuild:
     go_flags: list = attrs.field(factory=list)        # Go: build flags of every Go program and test (-cover)
     offline: bool = False  # offline=1: no network; tools build from vendored sources (docs/dependencies.md)
     tools: dict = attrs.field(factory=dict)  # name -> ToolUse: what toolchains.lock pins (toolchains.py)
+    go_cache: Any = None  # remote_cache=: the Go layer, a go_cache_layer.GoCacheLayer (GOCACHEPROG)
 
     def uses_tool(self, name: str, path: str, version_argv: list[str] | None = None, version: str = "") -> None:
         """Record that this board builds or runs with *path* (pinned by ``scons lock-toolchains``).

@@ -27,13 +27,14 @@ from .remote_cache import RemoteStore, parse_url
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
 from . import (board_check, board_import, board_scaffold, ccache_layer, component_options, debugging, failures, ide, jobs,
-               listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
+               go_cache_layer, listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
     "board": "board to build (an id, or 'all')",
     "boards": "comma-separated board ids",
     "shard": "K/N: build only the K-th of N stable shards of the selected boards (CI fan-out)",
+    "shards": "with ci-matrix: how many runners (default: one per selected board)",
     "component": "with run: which component to run (default: the board's first runnable one)",
     "timeout": "with run/test: seconds before the emulator is stopped (default: the board's)",
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
@@ -61,7 +62,8 @@ LIST = "list"  # prints the selected boards (after shard=), builds nothing: for 
 LOCK_TOOLCHAINS = "lock-toolchains"  # writes toolchains.lock (toolchains.py)
 # Questions about the board data: answered from the board files alone (no board is configured,
 # so no toolchain is needed and no process starts), and nothing is built.
-QUERIES = ("boards", "info")
+CI_MATRIX = "ci-matrix"  # the shards as JSON, for a CI matrix (docs/ci.md)
+QUERIES = ("boards", "info", CI_MATRIX)
 COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Words of the command line that a board id (a file name, and an SCons alias) must not shadow
 # (the verbs plugins add are reserved too, when the board files are read).
@@ -87,6 +89,23 @@ def shard(board_ids: list[str], k: int, n: int) -> list[str]:
     ordered = sorted(board_ids)
     chosen = set(ordered[k - 1::n])
     return [board_id for board_id in board_ids if board_id in chosen]
+
+
+def ci_matrix(board_ids: list[str], shards_text: str | None) -> str:
+    """``scons board=all shards=N ci-matrix``: ``{"include": [{"shard": "K/N", "boards": "a,b"}, ...]}``
+    on one line, what a GitHub Actions matrix takes with ``fromJSON``. At most one shard per board
+    (an empty shard would be a runner with nothing to do)."""
+    import json
+
+    count = len(board_ids)
+    if shards_text is not None:
+        if not shards_text.isdigit() or int(shards_text) < 1:
+            raise PolyboardError("expected a whole number of runners, at least 1, e.g. shards=4",
+                                 where=f"shards={shards_text}")
+        count = int(shards_text)
+    count = max(1, min(count, len(board_ids)))
+    include = [{"shard": f"{k}/{count}", "boards": ",".join(shard(board_ids, k, count))} for k in range(1, count + 1)]
+    return json.dumps({"include": include}) + "\n"
 
 
 def select_boards(catalog: BoardCatalog, arguments: dict[str, str], default: str) -> list[str]:
@@ -187,6 +206,7 @@ class Project:
         cache_class = remote_cache_dir(remote) if remote else ReportingCacheDir
         if cache or remote:
             S.CacheDir(cache or None, cache_class)
+        go_cache = go_cache_layer.GoCacheLayer(root, remote.endpoint, upload=remote.upload) if remote else None
         self.builds: list[BoardBuild] = []
         for board in boards:
             # The board's id as a construction variable, for the tools' display strings
@@ -198,7 +218,7 @@ class Project:
                 env.CacheDir(cache or None, cache_class)
             env["PRINT_CMD_LINE_FUNC"] = _quiet_printer
             build = BoardBuild(board=board, env=env, root=root, options=self.options, hooks=self.hooks,
-                               offline=offline, cpu_flags=self.hooks.cpu_flags(board))
+                               offline=offline, cpu_flags=self.hooks.cpu_flags(board), go_cache=go_cache)
             self.hooks.switches(build)
             self.hooks.configure_board(build)
             if remote is not None:
@@ -237,6 +257,11 @@ class Project:
             answers["boards"] = listing.boards_text(self.catalog, self.arguments.get("query", ""), fmt)
         if "info" in asked:
             answers["info"] = "".join(listing.info_text(self.catalog, board_id, fmt) for board_id in self.board_ids)
+        if CI_MATRIX in asked:
+            if "shard" in self.arguments:
+                raise PolyboardError(f"{CI_MATRIX} lists every shard: give shards=N (how many runners), not shard=K/N",
+                                     where=f"shard={self.arguments['shard']}")
+            answers[CI_MATRIX] = ci_matrix(self.board_ids, self.arguments.get("shards"))
         return answers
 
     def _plan_board_files(self, targets: list[str]) -> dict:
@@ -431,6 +456,7 @@ class Project:
                      "debug": "start the emulator with its GDB server and gdb-multiarch attached",
                      "ide": "write compile_commands.json and editor settings for the board",
                      "list": "print the selected boards (after shard=), build nothing",
+                     CI_MATRIX: "print every shard of the selected boards as JSON (shards=N), for a CI matrix",
                      "boards": "list every known board (query=, format=json)",
                      "info": "print the resolved board with the file each value came from",
                      board_scaffold.NEW_BOARD: "write boards/<id>.toml for a new board (id=, inherits=)",

@@ -1,0 +1,3 @@
+module polyboard.example/gocacheprog
+
+go 1.21
