@@ -26,6 +26,7 @@ from polyboard import PolyboardError
 from polyboard.remote_cache import Blob, action_key, decode_action_result, encode_action_result, parse_url
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+DAV_EXT = "/usr/lib/nginx/modules/ngx_http_dav_ext_module.so"  # libnginx-mod-http-dav-ext: PROPFIND
 BOARD = "board=stm32f4"
 SUMMARY = re.compile(r"^polyboard: remote cache (\S+): (\d+) hits, (\d+) misses, (\d+) errors, (\d+) uploads, "
                      r"(.+) down, (.+) up$", re.MULTILINE)
@@ -33,7 +34,8 @@ C_SOURCE = "src/firmware/main.c"  # a C edit: a compile and a link miss, everyth
 
 # The location variants a test can ask for: a plain store, and servers that refuse uploads.
 LOCATIONS = {
-    "store": "dav_methods PUT DELETE MKCOL; create_full_put_path on;",
+    # PROPFIND (nginx's dav-ext module): sccache's WebDAV client asks for a folder before MKCOL.
+    "store": "dav_methods PUT DELETE MKCOL; dav_ext_methods PROPFIND OPTIONS; create_full_put_path on;",
     "forbid-put": "limit_except GET HEAD { deny all; }",
     "fail-put": "if ($request_method = PUT) { return 500; }",
 }
@@ -96,6 +98,7 @@ class Nginx:
         self.access_log = folder / "logs" / "access.log"
         temp = folder / "logs"
         (folder / "nginx.conf").write_text(f"""
+load_module {DAV_EXT};
 master_process off;
 pid {temp}/nginx.pid;
 error_log {temp}/error.log;
