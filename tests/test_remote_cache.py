@@ -482,6 +482,16 @@ def test_sccache_statistics_become_the_layers_counts():
     assert counts_from_stats(stats, upload=False).errors == 2  # a read-only store refuses every write
 
 
+def test_a_failed_sccache_start_is_said_in_sccaches_own_words():
+    from polyboard.sccache_layer import start_failure_reason
+    log = ("sccache: Starting the server...\nsccache: error: Server startup failed: cache storage failed to read: "
+           "Unexpected (temporary) at read => send http request\n\nContext:\n   url: http://127.0.0.1:9/ci/sccache/"
+           ".sccache_check\n\nBacktrace:\n   0: <unknown>\n  17: <unknown>\n")
+    assert start_failure_reason(log) == ("Server startup failed: cache storage failed to read: Unexpected (temporary) "
+                                         "at read => send http request")
+    assert start_failure_reason("") == "no message"
+
+
 def test_a_read_only_runner_gives_sccache_a_read_only_store():
     from polyboard.sccache_layer import webdav_settings
     endpoint = parse_url("http://cache:8080/ci/", where="x")

@@ -132,8 +132,7 @@ class SccacheLayer:
         except (OSError, subprocess.TimeoutExpired) as exc:
             status, reason = -1, str(exc)
         else:
-            reason = (self.folder / "start.log").read_text(errors="replace").strip().splitlines()[-1:] or [""]
-            reason = reason[0]
+            reason = start_failure_reason((self.folder / "start.log").read_text(errors="replace"))
         if status != 0:
             self.failed = True
             self.port = None
@@ -163,6 +162,15 @@ class SccacheLayer:
                 self._command("--stop-server")
                 self.port = None
         return counts_from_stats(stats, upload=self.upload)
+
+
+def start_failure_reason(log: str) -> str:
+    """The line that says why ``sccache --start-server`` failed (it prints a backtrace after it)."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("sccache: error:"):
+            return line.removeprefix("sccache: error:").strip()
+    return lines[-1] if lines else "no message"
 
 
 def counts_from_stats(stats: dict, *, upload: bool = True) -> LayerCounts:
