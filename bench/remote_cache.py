@@ -97,15 +97,15 @@ def human(count: int) -> str:
     return f"{count / 1024 / 1024:.1f} MiB" if count >= 1024 * 1024 else f"{count / 1024:.1f} KiB"
 
 
-def measure(selection: str, work: Path) -> list[tuple[str, float, float | None, dict, str]]:
-    """The runs of one board selection: (name, seconds, ratio to cold, traffic, report)."""
+def measure(selection: str, work: Path):
+    """The runs of one board selection, each as it ends (a run that times out loses no earlier
+    figure): (name, seconds, ratio to cold, traffic, report)."""
     nginx = bench_server(work / "nginx")
-    rows = []
     try:
         cold_tree = copy_tree(work / "cold" / "tree")
         cold, _ = build(cold_tree, selection)
         shutil.rmtree(work / "cold")
-        rows.append(("cold clean build, no cache", cold, None, {}, ""))
+        yield "cold clean build, no cache", cold, None, {}, ""
         seen = 0
         runs = [("runner A: fresh, fills the store", "a/tree", None),
                 ("runner B: fresh at another path, no change", "b/some/other/place/tree", None),
@@ -117,12 +117,10 @@ def measure(selection: str, work: Path) -> list[tuple[str, float, float | None, 
                 source.write_text(source.read_text() + edit)
             seconds, output = build(tree, selection, f"remote_cache={nginx.url}")
             moved, seen = traffic(nginx, seen)
-            rows.append((name, seconds, seconds / cold, moved, report_lines(output)))
             shutil.rmtree(work / where.split("/")[0])
-            print(f"bench: {selection}: {name}: {seconds:.1f} s ({seconds / cold:.0%} of cold)", file=sys.stderr)
+            yield name, seconds, seconds / cold, moved, report_lines(output)
     finally:
         nginx.stop()
-    return rows
 
 
 def main() -> int:
@@ -144,6 +142,7 @@ def main() -> int:
                 print(f"| {selection} | {name} | {seconds:.1f} | {share} | {' | '.join(cells)} |", flush=True)
                 if report:
                     reports.append(f"- {selection}, {name}: {report}")
+                    print(f"bench: {reports[-1]}", file=sys.stderr, flush=True)
     print("\nThe end-of-build reports:\n")
     print("\n".join(reports))
     print("\nOne Go edit: skipped, the Go layer (GOCACHEPROG) is not on this branch.")
