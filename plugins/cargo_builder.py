@@ -421,7 +421,7 @@ class Progress:
 
 
 def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = "",
-              root: Path | None = None) -> tuple[int, list[dict]]:
+              root: Path | None = None, target_dir: Path | None = None) -> tuple[int, list[dict]]:
     """Run cargo on the shared jobserver (our token is cargo's implicit one; it takes more).
 
     Returns the exit status and cargo's ``compiler-artifact`` messages for *crate_dir*'s own
@@ -432,7 +432,7 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = ""
             dependencies.check_vendored_crates_once(root)
         except PolyboardError as error:
             raise action_error(error) from None
-    target_dir = child_env.get("CARGO_TARGET_DIR")
+    target_dir = target_dir or child_env.get("CARGO_TARGET_DIR")
     remember = Path(target_dir) / "polyboard-crates" / hashlib.sha256(" ".join(argv).encode()).hexdigest()[:16] \
         if target_dir else None
     progress = Progress(label or f"CARGO   {crate_dir.name}", remember=remember)
@@ -524,7 +524,15 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), root)
+    wrapper = build.rust_cache.cargo_env() if build.rust_cache is not None else {}
+    if wrapper:
+        # rustc through sccache (remote_cache=). sccache hashes every CARGO_* variable: the
+        # target folder as an argument keeps the checkout's path out of its keys.
+        child_env.update(wrapper)
+        del child_env["CARGO_TARGET_DIR"]
+        argv[2:2] = ["--target-dir", str(job.target_dir)]
+    status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), root,
+                                 target_dir=job.target_dir)
     if status != 0:
         return status
     artifact = None

@@ -27,7 +27,7 @@ from test_remote_cache import Nginx
 
 BOARD = "board=rpi4"
 APP = "build/rpi4/app"
-GO_SUMMARY = re.compile(r"^polyboard: remote cache (\S+) \(Go, GOCACHEPROG\): (\d+) hits, (\d+) local hits, "
+GO_SUMMARY = re.compile(r"^polyboard: remote cache, (Go) packages \(GOCACHEPROG\): (\d+) hits, (\d+) local hits, "
                         r"(\d+) misses, (\d+) errors, (\d+) uploads, (.+) down, (.+) up$", re.MULTILINE)
 HELPER_AGENT = "polyboard-gocacheprog"
 

