@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import child_env, copy_tree, run_scons, spawned_processes
+from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned_processes
 from polyboard import go_cache_layer
 from polyboard.remote_cache import parse_url
 from test_remote_cache import Nginx
@@ -87,11 +87,16 @@ def go_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def go_runner_a(go_server, tmp_path_factory):
-    """A clean checkout that builds rpi4's Go program (and the Rust library it links) with an
-    empty Go cache: the SCons layer uploads the library and the helper, the Go layer every
-    package go compiled, the standard library for arm64 included."""
-    a = copy_tree(tmp_path_factory.mktemp("go-runner-a") / "tree")
+def go_runner_a(tree, go_server, tmp_path_factory):
+    """A runner that builds rpi4's Go program (and the Rust library it links) with an empty Go
+    cache: the SCons layer uploads the library and the helper, the Go layer every package go
+    compiled, the standard library for arm64 included. It starts from a copy of the session's
+    built tree without go's cache, the program and the library, so cargo's build-std folders
+    are reused (cargo only copies the library out again) and go compiles everything."""
+    a = copy_built_tree(tree.path, tmp_path_factory.mktemp("go-runner-a") / "tree")
+    shutil.rmtree(a / "build" / ".gocache")
+    for product in (APP, "build/rpi4/kernel/libkernel.a"):
+        (a / product).unlink()
     started = time.monotonic()
     result = run_scons(a, BOARD, "-j2", APP, f"remote_cache={go_server.url}")
     elapsed = time.monotonic() - started
