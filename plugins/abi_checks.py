@@ -16,7 +16,9 @@ For each linked program (``polyboard_after_link``) it declares SCons nodes with 
 
 A null build runs none of this (the nodes are up to date); a node re-runs only when one of its
 inputs changed. Each check is ``error``, ``warn`` or ``off``: the board's ``[checks]`` table, then
-the ``checks=`` option. ``scons abi-diff baseline=FILE`` compares the records with an earlier one.
+the ``checks=`` option; the record says which checks ran and why one did not. ``scons abi-diff
+baseline=MANIFEST`` compares the records and memory maps with an earlier manifest
+(:mod:`polyboard.abi_changelog`).
 Reading DWARF and ELF lives in :mod:`polyboard.abi`.
 """
 
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from SCons.Action import Action
 
-from polyboard import PolyboardError, abi, hookimpl, spawn
+from polyboard import PolyboardError, abi, hookimpl, manifest, spawn
 from polyboard.board import CHECK_NAMES
 from polyboard.scons_data import node_name, signature
 
@@ -44,39 +46,25 @@ def polyboard_register(registry):
     registry.add_option("checks", "ABI checks to change, as check=mode,... (checks: "
                         f"{', '.join(CHECK_NAMES)}, or all; modes: {', '.join(MODES)}); default: the "
                         "board's [checks], else error", check=parse_checks)
-    registry.add_option("baseline", "the ABI record (an earlier <program>.abi.json) that `scons abi-diff` "
-                        "compares this build's records with", shared=True)
+    registry.add_option("baseline", "with abi-diff: a manifest.json (one board's or build/manifest.json) of an "
+                        "earlier build, whose ABI records and memory maps this build's are compared with",
+                        shared=True)
+    registry.add_option("fail_on", f"with abi-diff: {' or '.join(FAIL_ON)} (default nothing): breaking makes "
+                        "abi-diff exit 1 when the ABI or memory map changed incompatibly", check=_check_fail_on)
+    registry.add_verb(ABI_DIFF, print_abi_diff, help="what changed in the ABI and memory map since "
+                      "baseline=MANIFEST, compatible or breaking (format=markdown, fail_on=breaking)")
 
 
 ABI_DIFF = "abi-diff"
+FAIL_ON = ("nothing", "breaking")
+DIFF_FORMATS = ("text", "markdown")
+DIFF_OUTPUTS = ("abi-diff.txt", "abi-diff.md", "abi-diff.json")
 
 
-@hookimpl
-def polyboard_configure_board(build):
-    """``scons abi-diff`` needs ``baseline=FILE``, a readable ABI record (checked before building)."""
-    import SCons.Script
-
-    if ABI_DIFF not in SCons.Script.COMMAND_LINE_TARGETS or "abi_baseline" in build.extra:
-        return
-    path = build.options.get("baseline", "")
-    if not path:
-        raise PolyboardError("abi-diff needs baseline=FILE: an ABI record (<program>.abi.json) of an earlier "
-                             "build", where=ABI_DIFF)
-    try:
-        with open(build.root / path, encoding="utf-8") as handle:
-            baseline = json.load(handle)
-    except OSError as exc:
-        raise PolyboardError(f"cannot read the ABI record: {exc.strerror}", where=f"baseline={path}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PolyboardError(f"not an ABI record (JSON): {exc}", where=f"baseline={path}") from None
-    if not isinstance(baseline, dict) or not isinstance(baseline.get("libraries"), dict):
-        raise PolyboardError("not an ABI record: no 'libraries' table (use a <program>.abi.json from "
-                             "build/<board>/)", where=f"baseline={path}")
-    build.extra["abi_baseline"] = (path, baseline)
-    build.env.Alias(ABI_DIFF, [])  # exists even when no program of this board is compared
-    if baseline.get("board") not in (None, build.board.id):
-        print(f"polyboard: abi-diff: {path} is a record of board {baseline.get('board')}; board "
-              f"{build.board.id} is not compared (select board={baseline.get('board')})", flush=True)
+def _check_fail_on(value: str) -> None:
+    if value and value not in FAIL_ON:
+        raise PolyboardError(f"abi-diff fails on {' or '.join(FAIL_ON)}; choose one of {', '.join(FAIL_ON)}",
+                             where=f"fail_on={value}")
 
 
 def parse_checks(text: str) -> dict[str, str]:
@@ -105,15 +93,42 @@ def check_modes(build) -> dict[str, str]:
 
 # -- declaration ------------------------------------------------------------------------------------
 
+def check_origins(build) -> dict[str, str]:
+    """Where each check's mode comes from, for the manifest: the option, the board file, the default."""
+    given = parse_checks(build.options.get("checks", ""))
+    return {name: "checks= option" if name in given else
+            f"{build.board.path} [checks]" if getattr(build.board.checks, name) != "error" else "default"
+            for name in CHECK_NAMES}
+
+
+def _check_entry(mode: str, origin: str, skipped: str = "") -> dict:
+    entry = {"mode": mode, "from": origin, "ran": mode != "off" and not skipped}
+    if mode == "off":
+        entry["skipped"] = f"switched off ({origin})"
+    elif skipped:
+        entry["skipped"] = skipped
+    return entry
+
+
 @hookimpl
 def polyboard_after_link(build, component, elf):
     modes = check_modes(build)
+    origins = check_origins(build)
     env = build.env
     inputs = [s for s in elf.sources if str(s).endswith(OBJECT_SUFFIXES + ARCHIVE_SUFFIXES)]
     before_link = any(str(s).endswith(OBJECT_SUFFIXES) for s in inputs)  # c_firmware: objects + libs
     nodes = []
     board = build.board
-    if board.cpu.arch == "arm" and modes["float_abi"] != "off" and inputs:
+    checks = {}  # what ran, or why not: the ABI record says it (docs/abi.md)
+    if board.cpu.arch != "arm":
+        checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"],
+                                           f"not an ARM board ({board.cpu.arch})")
+    elif not inputs:
+        checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"],
+                                           "no object or archive of the tree is linked")
+    else:
+        checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"])
+    if checks["float_abi"]["ran"]:
         check = env.Command(
             build.path("abi", f"{component}.float-abi.txt"), inputs,
             Action(float_abi_action, f"ABI     [{board.id}] $TARGET",
@@ -122,36 +137,34 @@ def polyboard_after_link(build, component, elf):
             POLYBOARD_BOARD=board, ABI_MODE=modes["float_abi"], POLYBOARD_CHECK=1)
         env.Depends(elf, check)  # before the link: GNU ld's own refusal is less clear
         nodes += check
-    if modes["struct_layout"] == "off" and modes["function_signature"] == "off":
-        return nodes
     sources = {str(s) for s in elf.sources}
     libraries = [a for a in build.artifacts.values()
                  if a.library is not None and a.include_dirs and str(a.library) in sources]
-    if not libraries:
-        return nodes
-    probes = [probe_object(build, artifact) for artifact in libraries]
-    objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
-    program = [] if before_link else [elf]
+    for name in ("struct_layout", "function_signature"):
+        checks[name] = _check_entry(modes[name], origins[name],
+                                    "" if libraries else "no library linked into it has a C header (include/)")
+    compare = checks["struct_layout"]["ran"] or checks["function_signature"]["ran"]
+    if compare:
+        probes = [probe_object(build, artifact) for artifact in libraries]
+        objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
+        program = [] if before_link else [elf]
+        check_sources = [*probes, *(a.library for a in libraries), *objects, *program]
+    else:  # the record still says which checks ran; written after the link, from nothing it reads
+        libraries, check_sources = [], [elf]
     check = env.Command(
-        build.path(f"{component}.abi.json"), [*probes, *(a.library for a in libraries), *objects, *program],
+        build.path(f"{component}{manifest.ABI_RECORD_SUFFIX}"), check_sources,
         Action(layout_action, f"ABI     [{board.id}] $TARGET",
                varlist=["ABI_LAYOUT_SIGNATURE"]),
         ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link,
-                                        len(libraries))),
-        POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link else elf,
-        ABI_LIBRARIES=len(libraries), ABI_COMPONENT=component,
+                                        len(libraries), checks)),
+        POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link or not compare else elf,
+        ABI_LIBRARIES=len(libraries), ABI_COMPONENT=component, ABI_CHECKS=checks,
         ABI_CRATES=[os.path.relpath(a.debug_sources[0][1], build.root) if a.debug_sources else ""
                     for a in libraries],
         POLYBOARD_CHECK=1)
-    if before_link:
+    if before_link and compare:
         env.Depends(elf, check)
     nodes += check
-    path, baseline = build.extra.get("abi_baseline", ("", {}))
-    if baseline and baseline.get("component") in (None, component) and baseline.get("board") in (None, board.id):
-        diff = env.Command(build.path("abi", f"{component}.abi-diff.txt"), check,
-                           Action(abi_diff_action, None), ABI_BASELINE=(path, baseline), POLYBOARD_BOARD=board)
-        env.AlwaysBuild(diff)
-        env.Alias(ABI_DIFF, diff)
     return nodes
 
 
@@ -295,7 +308,10 @@ def layout_action(target, source, env):
             missing_dwarf.append(_no_dwarf(str(program), "go", "", facts.error))
         others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))
     layout_failures, function_failures, unchecked = [], [], list(missing_dwarf)
-    record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "libraries": {}}
+    checks = {name: dict(entry) for name, entry in env["ABI_CHECKS"].items()}
+    record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "checks": checks,
+              "libraries": {}}
+    without_dwarf = []
     for library, crate, header_names, structs, probe_facts in per_library:
         failures, functions_failed, no_dwarf, entry = _check_library(library, crate, header_names, structs,
                                                                      probe_facts, others)
@@ -303,6 +319,13 @@ def layout_action(target, source, env):
         function_failures += functions_failed
         unchecked += no_dwarf
         record["libraries"][os.path.basename(str(library))] = entry
+        if entry.pop("has_dwarf") is False:
+            without_dwarf.append(os.path.basename(str(library)))
+    if per_library and len(without_dwarf) == len(per_library):
+        for name in ("struct_layout", "function_signature"):
+            if checks[name]["ran"]:
+                checks[name].update(ran=False, skipped=f"no DWARF in {', '.join(without_dwarf)} (set debug = true "
+                                                       "under [profile.release] in the crate's Cargo.toml)")
     if unchecked:
         # Not an error: cargo's release profile has no debug info unless the crate asks for it,
         # and a tree that never heard of these checks must still build. Said on every check.
@@ -379,25 +402,94 @@ def _check_library(library, crate: str, header_names: set[str], structs: set[str
         message = abi.compare_signatures(name, [(f"C {headers}", reference), ("Rust", ours)])
         if message:
             function_failures.append("  " + message.replace("\n", "\n  "))
+    entry["has_dwarf"] = rust.has_dwarf
     return layout_failures, function_failures, no_dwarf, entry
 
 
+# -- abi-diff ---------------------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_after_components(builds, root):
+    """``scons abi-diff baseline=MANIFEST``: per board, ``build/<board>/abi-diff.{txt,md,json}``
+    from the board's manifest and the baseline (both sources: a new baseline or a new build
+    re-runs it, nothing else does). The input is checked here, before anything is built."""
+    import SCons.Script as S
+
+    if ABI_DIFF not in S.COMMAND_LINE_TARGETS or not builds:
+        return []
+    fmt = S.ARGUMENTS.get("format", "text")
+    if fmt not in DIFF_FORMATS:
+        raise PolyboardError(f"abi-diff prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
+                             where=f"format={fmt}")
+    given = builds[0].options.get("baseline", "")
+    if not given:
+        raise PolyboardError("abi-diff needs baseline=MANIFEST: a manifest.json of an earlier build "
+                             "(build/<board>/manifest.json, saved)", where="command line")
+    path = os.path.join(str(root), given)
+    old = manifest.load(path, where=f"baseline={given}")
+    compared = [b for b in builds if b.board.id in old]
+    if not compared:
+        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build "
+                             f"{', '.join(sorted(b.board.id for b in builds))}: no board to compare",
+                             where=f"baseline={given}")
+    if not any("abi" in old[b.board.id] for b in compared):
+        raise PolyboardError("the baseline manifest has no ABI record (\"abi\"): it was written before ABI "
+                             "records were kept; rebuild the baseline's revision with this polyboard",
+                             where=f"baseline={given}")
+    nodes = []
+    for build in builds:
+        if build.board.id not in old:
+            print(f"polyboard: abi-diff: board {build.board.id} is not in {given}; not compared", flush=True)
+            continue
+        env = build.env
+        nodes += env.Command([build.path(name) for name in DIFF_OUTPUTS],
+                             [env.File(build.path("manifest.json")), env.File(node_name(path))],
+                             _ABI_DIFF_ACTION, ABIDIFFCOMSTR=f"ABIDIFF [{build.board.id}] $TARGET",
+                             POLYBOARD_BOARD=build.board, ABI_BASELINE_NAME=given)
+    S.Alias(ABI_DIFF, nodes)
+    return nodes
+
+
 def abi_diff_action(target, source, env):
-    """Compare this build's ABI record with the baseline: removed or changed structs and functions
-    break the ABI (exit 1), added ones do not."""
-    path, baseline = env["ABI_BASELINE"]
+    from polyboard import abi_changelog
+
+    board = env["POLYBOARD_BOARD"].id
+    given = env["ABI_BASELINE_NAME"]
     with open(source[0].abspath, encoding="utf-8") as handle:
         current = json.load(handle)
-    breaks, additions = abi.diff_records(baseline, current)
-    board = env["POLYBOARD_BOARD"].id
-    what = f"ABI of {current.get('component')} on {board} against {path}"
-    lines = [f"{what}: " + ("INCOMPATIBLE" if breaks else "compatible") +
-             f" ({len(breaks)} change(s) that break it, {len(additions)} addition(s))"]
-    lines += [f"  - {b}" for b in breaks] + [f"  + {a}" for a in additions]
-    print("\n".join(lines), flush=True)
-    with open(target[0].abspath, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return 1 if breaks else 0
+    baseline = manifest.load(source[1].abspath, where=f"baseline={given}")[board]
+    changes = abi_changelog.diff(baseline, current)
+    text, markdown, data = target
+    _write(text.abspath, abi_changelog.render_text(board, given, changes))
+    _write(markdown.abspath, abi_changelog.render_markdown(board, given, changes))
+    manifest.write_json(data.abspath, abi_changelog.as_json(board, given, changes))
+    return 0
+
+
+def _write(path: str, text: str) -> None:
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(path + ".tmp", path)
+
+
+_ABI_DIFF_ACTION = Action(abi_diff_action, "$ABIDIFFCOMSTR")
+
+
+def print_abi_diff(builds, root) -> int:
+    """Print each compared board's changelog (built by the nodes above); with ``fail_on=breaking``,
+    exit 1 when a change breaks the ABI or the memory map."""
+    import SCons.Script as S
+
+    markdown = S.ARGUMENTS.get("format") == "markdown"
+    breaking = False
+    for build in builds:
+        outputs = [build.abspath(name) for name in DIFF_OUTPUTS]
+        if not outputs[2].is_file():
+            continue  # not in the baseline (said while reading the SConstruct)
+        sys.stdout.write(outputs[1 if markdown else 0].read_text(encoding="utf-8"))
+        breaking |= json.loads(outputs[2].read_text(encoding="utf-8"))["verdict"] == "breaking"
+    sys.stdout.flush()
+    return 1 if breaking and builds[0].options.get("fail_on") == "breaking" else 0
 
 
 def _probe_functions(data: bytes) -> set[str]:

@@ -18,6 +18,10 @@ from .errors import PolyboardError
 
 SCHEMA = "polyboard-manifest"
 VERSION = 1
+# A program's ABI record (the ABI checks plugin writes it, docs/abi.md): the manifest carries it
+# under "abi" instead of listing it as an artifact, so one saved manifest is the baseline of
+# both ``size-diff`` and ``abi-diff``.
+ABI_RECORD_SUFFIX = ".abi.json"
 
 
 def write_json(path: str, data: dict) -> None:
@@ -30,9 +34,12 @@ def write_json(path: str, data: dict) -> None:
 
 
 def board_manifest(*, board: dict, revision: dict | None, options: dict, toolchains: list[dict],
-                   artifacts: list[dict], programs: list[dict]) -> dict:
-    return {"schema": SCHEMA, "version": VERSION, "board": board, "revision": revision, "options": options,
+                   artifacts: list[dict], programs: list[dict], abi: dict | None = None) -> dict:
+    data = {"schema": SCHEMA, "version": VERSION, "board": board, "revision": revision, "options": options,
             "toolchains": toolchains, "artifacts": artifacts, "programs": programs}
+    if abi:
+        data["abi"] = abi
+    return data
 
 
 def tree_manifest(boards: list[dict]) -> dict:
