@@ -9,10 +9,12 @@ For each linked program (``polyboard_after_link``) it declares SCons nodes with 
 * ``abi/<lib>.probe.o``: the board's C compiler's view of a Rust staticlib's headers (its
   ``include/`` folder), compiled from a generated C file that references every struct and
   function the headers declare (GCC's ``-aux-info`` lists the functions).
-* ``<program>.abi.json`` (the ABI record): the headers' structs and functions compared, from DWARF, with the
-  Rust staticlib (``#[repr(C)]`` structs, ``#[no_mangle]`` functions), the C objects of a
-  ``c_firmware`` (before the link) or cgo's view inside a Go program (after the link; a failure
-  then deletes the program, as the memory report does).
+* ``abi/<lib>.layouts.json``: the headers' structs and functions as the probe and the Rust
+  staticlib (``#[repr(C)]`` structs, ``#[no_mangle]`` functions) record them in DWARF, read once
+  per board and library (every program linking it shares it).
+* ``<program>.abi.json`` (the ABI record): those layouts compared with each other and with the C
+  objects of a ``c_firmware`` (before the link) or cgo's view inside a Go program (after the
+  link; a failure then deletes the program, as the memory report does); and which checks ran.
 
 A null build runs none of this (the nodes are up to date); a node re-runs only when one of its
 inputs changed. Each check is ``error``, ``warn`` or ``off``: the board's ``[checks]`` table, then
@@ -57,7 +59,6 @@ def polyboard_register(registry):
 
 ABI_DIFF = "abi-diff"
 FAIL_ON = ("nothing", "breaking")
-DIFF_FORMATS = ("text", "markdown")
 DIFF_OUTPUTS = ("abi-diff.txt", "abi-diff.md", "abi-diff.json")
 
 
@@ -145,10 +146,10 @@ def polyboard_after_link(build, component, elf):
                                     "" if libraries else "no library linked into it has a C header (include/)")
     compare = checks["struct_layout"]["ran"] or checks["function_signature"]["ran"]
     if compare:
-        probes = [probe_object(build, artifact) for artifact in libraries]
+        layouts = [library_layouts(build, artifact) for artifact in libraries]
         objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
         program = [] if before_link else [elf]
-        check_sources = [*probes, *(a.library for a in libraries), *objects, *program]
+        check_sources = [*layouts, *objects, *program]
     else:  # the record still says which checks ran; written after the link, from nothing it reads
         libraries, check_sources = [], [elf]
     check = env.Command(
@@ -159,13 +160,29 @@ def polyboard_after_link(build, component, elf):
                                         len(libraries), checks)),
         POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link or not compare else elf,
         ABI_LIBRARIES=len(libraries), ABI_COMPONENT=component, ABI_CHECKS=checks,
-        ABI_CRATES=[os.path.relpath(a.debug_sources[0][1], build.root) if a.debug_sources else ""
-                    for a in libraries],
         POLYBOARD_CHECK=1)
     if before_link and compare:
         env.Depends(elf, check)
     nodes += check
     return nodes
+
+
+def library_layouts(build, artifact):
+    """``abi/<lib>.layouts.json``: the headers' structs and functions as the board's C compiler
+    and the Rust staticlib's DWARF record them, read once per board and library and kept as
+    JSON (declared once): every program linking the library compares with it, and a relink
+    re-reads only what changed (the C objects, the Go program), never the staticlib again."""
+    env = build.env
+    name = os.path.basename(str(artifact.library))
+    target = env.File(build.path("abi", f"{name}.layouts.json"))
+    if target.has_builder():
+        return target
+    crate = os.path.relpath(artifact.debug_sources[0][1], build.root) if artifact.debug_sources else ""
+    env.Command(target, [probe_object(build, artifact), artifact.library],
+                Action(library_layouts_action, f"ABI     [{build.board.id}] $TARGET",
+                       varlist=["ABI_CRATE_SIGNATURE"]),
+                ABI_CRATE_SIGNATURE=signature(crate), ABI_CRATE=crate)
+    return target
 
 
 def probe_object(build, artifact):
@@ -277,24 +294,48 @@ def _no_dwarf(label: str, kind: str, crate: str, error: str = "") -> str:
             "(the board's [c] cflags)")
 
 
+def library_layouts_action(target, source, env):
+    probe, library = source
+    probe_data = Path(probe.abspath).read_bytes()
+    header_names = sorted({Path(s.abspath).name for s in probe.sources})
+    structs = set(abi.structs_declared_in(probe_data, set(header_names)))
+    functions = _probe_functions(probe_data)
+    c_view = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
+                            functions=functions, languages=("c",))
+    functions = {name for (_, name) in c_view.functions}
+    index = abi.archive_symbol_index(Path(library.abspath).read_bytes())
+    members = list(abi.elf_inputs(library.abspath, str(library)))
+    rust, no_dwarf = abi.DwarfFacts(), []
+    for label, data in abi.crate_members(members, functions, index) or members:
+        facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
+        if not facts.has_dwarf:
+            no_dwarf.append(_no_dwarf(label, "rust", env["ABI_CRATE"], facts.error))
+        rust.has_dwarf |= facts.has_dwarf
+        for key, value in facts.structs.items():
+            rust.structs.setdefault(key, value)
+        for key, value in facts.functions.items():
+            rust.functions.setdefault(key, value)
+    manifest.write_json(target[0].abspath, {
+        "library": os.path.basename(str(library)), "headers": header_names, "structs": sorted(structs),
+        "c": abi.facts_to_data(c_view), "rust": abi.facts_to_data(rust), "no_dwarf": no_dwarf})
+    return 0
+
+
 def layout_action(target, source, env):
     modes = env["ABI_MODES"]
     count = env["ABI_LIBRARIES"]
-    probes, libraries, rest = source[:count], source[count:2 * count], source[2 * count:]
+    layouts, rest = source[:count], source[count:]
     program = env["ABI_PROGRAM"]
     objects = [n for n in rest if program is None or n.abspath != program.abspath]
     others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
     missing_dwarf: list[str] = []
     structs_wanted: set[str] = set()
     per_library = []
-    for probe, library, crate in zip(probes, libraries, env["ABI_CRATES"]):
-        probe_data = Path(probe.abspath).read_bytes()
-        header_names = {Path(s.abspath).name for s in probe.sources}
-        structs = set(abi.structs_declared_in(probe_data, header_names))
-        facts = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
-                               functions=_probe_functions(probe_data), languages=("c",))
-        per_library.append((library, crate, header_names, structs, facts))
-        structs_wanted |= structs
+    for node in layouts:
+        with open(node.abspath, encoding="utf-8") as handle:
+            data = json.load(handle)
+        per_library.append(data)
+        structs_wanted |= set(data["structs"])
     for node in objects:
         facts = abi.read_dwarf(Path(node.abspath).read_bytes(), str(node), structs=structs_wanted,
                                functions=set(), languages=("c",))
@@ -312,15 +353,17 @@ def layout_action(target, source, env):
     record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "checks": checks,
               "libraries": {}}
     without_dwarf = []
-    for library, crate, header_names, structs, probe_facts in per_library:
-        failures, functions_failed, no_dwarf, entry = _check_library(library, crate, header_names, structs,
-                                                                     probe_facts, others)
+    for data in per_library:
+        rust = abi.facts_from_data(data["rust"])
+        failures, functions_failed, entry = _check_library(data["library"], set(data["headers"]),
+                                                           set(data["structs"]), abi.facts_from_data(data["c"]),
+                                                           rust, others)
         layout_failures += failures
         function_failures += functions_failed
-        unchecked += no_dwarf
-        record["libraries"][os.path.basename(str(library))] = entry
-        if entry.pop("has_dwarf") is False:
-            without_dwarf.append(os.path.basename(str(library)))
+        unchecked += data["no_dwarf"]
+        record["libraries"][data["library"]] = entry
+        if not rust.has_dwarf:
+            without_dwarf.append(data["library"])
     if per_library and len(without_dwarf) == len(per_library):
         for name in ("struct_layout", "function_signature"):
             if checks[name]["ran"]:
@@ -347,25 +390,12 @@ def layout_action(target, source, env):
                    program.abspath if program is not None else None)
 
 
-def _check_library(library, crate: str, header_names: set[str], structs: set[str], probe_facts, others):
-    """Compare one staticlib with its headers' C view and the other sources; (struct failures,
-    function failures, members without DWARF, the record of the headers' ABI)."""
+def _check_library(library_name: str, header_names: set[str], structs: set[str], probe_facts, rust, others):
+    """Compare one staticlib's Rust view with its headers' C view and the other sources'; (struct
+    failures, function failures, the record of the headers' ABI)."""
     functions = {name for (_, name) in probe_facts.functions}
     headers = ", ".join(sorted(header_names))
-    layout_failures, function_failures, no_dwarf = [], [], []
-    members = list(abi.elf_inputs(library.abspath, str(library)))
-    index = abi.archive_symbol_index(Path(library.abspath).read_bytes())
-    rust = abi.DwarfFacts()
-    for label, data in abi.crate_members(members, functions, index) or members:
-        facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
-        if not facts.has_dwarf:
-            no_dwarf.append(_no_dwarf(label, "rust", crate, facts.error))
-        rust.has_dwarf |= facts.has_dwarf
-        for key, value in facts.structs.items():
-            rust.structs.setdefault(key, value)
-        for key, value in facts.functions.items():
-            rust.functions.setdefault(key, value)
-    library_name = os.path.basename(str(library))
+    layout_failures, function_failures = [], []
     entry = {"headers": sorted(header_names), "structs": {}, "functions": {}}
     for name in sorted(structs):
         reference = probe_facts.structs.get(("c", name))
@@ -402,8 +432,7 @@ def _check_library(library, crate: str, header_names: set[str], structs: set[str
         message = abi.compare_signatures(name, [(f"C {headers}", reference), ("Rust", ours)])
         if message:
             function_failures.append("  " + message.replace("\n", "\n  "))
-    entry["has_dwarf"] = rust.has_dwarf
-    return layout_failures, function_failures, no_dwarf, entry
+    return layout_failures, function_failures, entry
 
 
 # -- abi-diff ---------------------------------------------------------------------------------------
@@ -417,21 +446,10 @@ def polyboard_after_components(builds, root):
 
     if ABI_DIFF not in S.COMMAND_LINE_TARGETS or not builds:
         return []
-    fmt = S.ARGUMENTS.get("format", "text")
-    if fmt not in DIFF_FORMATS:
-        raise PolyboardError(f"abi-diff prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
-                             where=f"format={fmt}")
     given = builds[0].options.get("baseline", "")
-    if not given:
-        raise PolyboardError("abi-diff needs baseline=MANIFEST: a manifest.json of an earlier build "
-                             "(build/<board>/manifest.json, saved)", where="command line")
+    old = manifest.diff_baseline(ABI_DIFF, [b.board.id for b in builds], S.ARGUMENTS, given, str(root))
     path = os.path.join(str(root), given)
-    old = manifest.load(path, where=f"baseline={given}")
     compared = [b for b in builds if b.board.id in old]
-    if not compared:
-        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build "
-                             f"{', '.join(sorted(b.board.id for b in builds))}: no board to compare",
-                             where=f"baseline={given}")
     if not any("abi" in old[b.board.id] for b in compared):
         raise PolyboardError("the baseline manifest has no ABI record (\"abi\"): it was written before ABI "
                              "records were kept; rebuild the baseline's revision with this polyboard",

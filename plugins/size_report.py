@@ -32,7 +32,6 @@ from polyboard.scons_data import node_name, signature
 SIZES_SUFFIX = ".sizes.json"
 REPORT_SUFFIXES = (SIZES_SUFFIX, ".memory.txt", ".d")  # reports about artifacts, not artifacts
 VERBS = ("sizes", "size-diff")
-DIFF_FORMATS = ("text", "markdown")
 VERB_ONLY_OPTIONS = ("baseline", "fail_on")
 # polyboard.attribution.VERSION, repeated so that declaring a report does not import the module
 # (tests/test_size_report.py checks that they agree).
@@ -72,19 +71,8 @@ def _check_size_diff(builds, root) -> None:
     """``scons size-diff``'s input, checked while the SConstruct is read (one line, nothing built)."""
     import SCons.Script as S
 
-    fmt = S.ARGUMENTS.get("format", "text")
-    if fmt not in DIFF_FORMATS:
-        raise PolyboardError(f"size-diff prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
-                             where=f"format={fmt}")
-    baseline = builds[0].options.get("baseline", "")
-    if not baseline:
-        raise PolyboardError("size-diff needs baseline=MANIFEST (a manifest.json from another revision)",
-                             where="command line")
-    old = manifest.load(os.path.join(root, baseline), where=f"baseline={baseline}")
-    ids = sorted(b.board.id for b in builds)
-    if not set(old) & set(ids):
-        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build {', '.join(ids)}: "
-                             "no board to compare", where=f"baseline={baseline}")
+    manifest.diff_baseline("size-diff", [b.board.id for b in builds], S.ARGUMENTS,
+                           builds[0].options.get("baseline", ""), str(root))
 
 
 # -- the SConstruct's budgets ---------------------------------------------------------------------

@@ -334,3 +334,24 @@ def test_abi_diff_against_a_saved_manifest(f4):
     assert "### ABI and memory map of stm32f4 against `saved manifest $v1.json`: **breaking**" in markdown.stdout
     assert "| breaking | firmware | memory map | region RAM: length 131072 -> 98304 |" in markdown.stdout
     assert (f4 / "build/stm32f4/abi-diff.md").read_text() in markdown.stdout
+
+
+def test_a_rust_edit_reads_the_staticlib_once_for_every_program_that_links_it(f4):
+    """The staticlib's DWARF is read once per board (abi/libkernel.a.layouts.json); an edit that
+    leaves the header's layouts as they were re-runs no program's check."""
+    edit(f4, LIB, BEFORE_TESTS, '\n#[no_mangle]\npub extern "C" fn kern_unlisted() -> u32 {\n    7\n}\n' + BEFORE_TESTS)
+    programs = ("build/stm32f4/firmware.abi.json", "build/stm32f4/firmware-test.abi.json")
+    result = run_scons(f4, BOARD, "-j1", *programs)
+    assert result.returncode == 0, result.output
+    assert result.stdout.count("ABI     [stm32f4] build/stm32f4/abi/libkernel.a.layouts.json") == 1, result.stdout
+    assert "abi/libkernel.a.probe.o" not in result.stdout  # the header did not change
+    for program in programs:
+        assert f"`{program}' is up to date" in result.stdout
+    # a change in the layouts re-runs the check of every program that links the library
+    edit(f4, LIB, "    pub count: u32,\n", "    pub count: u16,\n    pub pad: u16,\n")
+    edit(f4, LIB, "count: samples.len() as u32,", "count: samples.len() as u16, pad: 0,")
+    failed = run_scons(f4, BOARD, "-j1", "-k", *programs)
+    assert failed.returncode != 0
+    assert failed.stdout.count("ABI     [stm32f4] build/stm32f4/abi/libkernel.a.layouts.json") == 1, failed.stdout
+    assert failed.stderr.count("member 'count': @0 uint32 (C kernel.h) vs @0 uint16 (Rust KernStats)") == 2, \
+        failed.stderr

@@ -132,11 +132,16 @@ def _memory_changes(old_programs: list[dict], new_programs: list[dict]) -> list[
     return changes
 
 
+def _by_name(old: list[dict], new: list[dict]):
+    """(name, old entry or None, new entry or None) for every name of either list, in their order."""
+    before, after = {e["name"]: e for e in old}, {e["name"]: e for e in new}
+    for name in [e["name"] for e in old] + [e["name"] for e in new if e["name"] not in before]:
+        yield name, before.get(name), after.get(name)
+
+
 def _region_changes(program: str, old: list[dict], new: list[dict]) -> list[Change]:
-    before, after = {r["name"]: r for r in old}, {r["name"]: r for r in new}
     changes = []
-    for name in [r["name"] for r in old] + [r["name"] for r in new if r["name"] not in before]:
-        was, now = before.get(name), after.get(name)
+    for name, was, now in _by_name(old, new):
         if now is None:
             changes.append(Change(program, "memory map", BREAKING, f"region {name} removed"))
         elif was is None:
@@ -151,10 +156,8 @@ def _region_changes(program: str, old: list[dict], new: list[dict]) -> list[Chan
 
 
 def _section_changes(program: str, old: list[dict], new: list[dict]) -> list[Change]:
-    before, after = {s["name"]: s for s in old}, {s["name"]: s for s in new}
     changes = []
-    for name in [s["name"] for s in old] + [s["name"] for s in new if s["name"] not in before]:
-        was, now = before.get(name), after.get(name)
+    for name, was, now in _by_name(old, new):
         if now is None:
             changes.append(Change(program, "memory map", INFORMATIONAL,
                                   f"section {name} gone (was {was['size']} B in {_regions(was)})"))

@@ -46,6 +46,26 @@ def tree_manifest(boards: list[dict]) -> dict:
     return {"schema": SCHEMA, "version": VERSION, "boards": {b["board"]["id"]: b for b in boards}}
 
 
+DIFF_FORMATS = ("text", "markdown")
+
+
+def diff_baseline(verb: str, board_ids: list[str], arguments: dict, baseline: str, root: str) -> dict[str, dict]:
+    """The checked input of a diff verb (``size-diff``, ``abi-diff``): ``format=`` and the
+    ``baseline=`` manifest, which must share a board with this build; each fault is one line."""
+    fmt = arguments.get("format", "text")
+    if fmt not in DIFF_FORMATS:
+        raise PolyboardError(f"{verb} prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
+                             where=f"format={fmt}")
+    if not baseline:
+        raise PolyboardError(f"{verb} needs baseline=MANIFEST (a manifest.json from another revision)",
+                             where="command line")
+    old = load(os.path.join(root, baseline), where=f"baseline={baseline}")
+    if not set(old) & set(board_ids):
+        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build "
+                             f"{', '.join(sorted(board_ids))}: no board to compare", where=f"baseline={baseline}")
+    return old
+
+
 def load(path: str, *, where: str) -> dict[str, dict]:
     """A per-board or whole-tree manifest as ``{board id: board manifest}``; a file that is not
     one is one line naming it (*where*: the option that gave it, e.g. ``baseline=...``)."""
