@@ -4,7 +4,8 @@ share, checked at build time from the objects themselves (docs/abi.md).
 For each linked program (``polyboard_after_link``) it declares SCons nodes with Python actions:
 
 * ``abi/<program>.float-abi.txt`` (ARM boards): every object and archive member given to the link
-  carries the board's ``Tag_ABI_VFP_args`` (or ELF float flags). The link depends on it, so a
+  carries the board's ``Tag_ABI_VFP_args`` (or ELF float flags); an archive's members are read
+  once per board into ``abi/float/<archive>.float-abi.json``. The link depends on it, so a
   mismatch stops the build before GNU ld refuses the objects with a less helpful message.
 * ``abi/<lib>.probe.o``: the board's C compiler's view of a Rust staticlib's headers (its
   ``include/`` folder), compiled from a generated C file that references every struct and
@@ -131,7 +132,8 @@ def polyboard_after_link(build, component, elf):
         checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"])
     if checks["float_abi"]["ran"]:
         check = env.Command(
-            build.path("abi", f"{component}.float-abi.txt"), inputs,
+            build.path("abi", f"{component}.float-abi.txt"),
+            [archive_float_abi(build, s) if str(s).endswith(ARCHIVE_SUFFIXES) else s for s in inputs],
             Action(float_abi_action, f"ABI     [{board.id}] $TARGET",
                    varlist=["ABI_FLOAT_SIGNATURE"]),
             ABI_FLOAT_SIGNATURE=signature((board.cpu.float_abi, modes["float_abi"])),
@@ -165,6 +167,32 @@ def polyboard_after_link(build, component, elf):
         env.Depends(elf, check)
     nodes += check
     return nodes
+
+
+ARCHIVE_FLOAT_SUFFIX = ".float-abi.json"
+
+
+def archive_float_abi(build, archive):
+    """``abi/float/<archive>.float-abi.json``: each member's float ABI, read once per archive
+    (declared once): the programs that link a staticlib share it, so a Rust edit reads the
+    archive's members once per board, not once per program."""
+    env = build.env
+    relative = os.path.relpath(archive.abspath, str(build.abspath()))
+    if relative.startswith(os.pardir):  # an archive from outside the board's build folder
+        relative = os.path.join("outside", os.path.basename(archive.abspath))
+    target = env.File(build.path("abi", "float", relative + ARCHIVE_FLOAT_SUFFIX))
+    if not target.has_builder():
+        env.Command(target, archive, Action(archive_float_abi_action, f"ABI     [{build.board.id}] $TARGET"))
+    return target
+
+
+def archive_float_abi_action(target, source, env):
+    members = [[label, found.abi, found.detail]
+               for label, data in abi.elf_inputs(source[0].abspath, str(source[0]))
+               for found in [abi.float_abi_of(abi.open_elf(data))]]
+    os.makedirs(os.path.dirname(target[0].abspath), exist_ok=True)
+    manifest.write_json(target[0].abspath, {"archive": str(source[0]), "members": members})
+    return 0
 
 
 def library_layouts(build, artifact):
@@ -237,8 +265,14 @@ def float_abi_action(target, source, env):
     wanted = abi.expected_vfp_args(board.cpu.float_abi)
     failures, lines = [], []
     for node in source:
-        for label, data in abi.elf_inputs(node.abspath, str(node)):
-            found = abi.float_abi_of(abi.open_elf(data))
+        if node.abspath.endswith(ARCHIVE_FLOAT_SUFFIX):  # an archive's members, read by its own node
+            with open(node.abspath, encoding="utf-8") as handle:
+                members = json.load(handle)["members"]
+            found_in = [(label, abi.FloatAbi(name, detail)) for label, name, detail in members]
+        else:
+            found_in = [(label, abi.float_abi_of(abi.open_elf(data)))
+                        for label, data in abi.elf_inputs(node.abspath, str(node))]
+        for label, found in found_in:
             lines.append(f"{label}: {found.abi or 'unknown'} ({found.detail})")
             if abi.float_abi_mismatch(found, board.cpu.float_abi):
                 failures.append(f"  {label} uses the {found.abi}-float ABI ({found.detail}); board {board.id} "
