@@ -360,7 +360,8 @@ def layout_action(target, source, env):
     count = env["ABI_LIBRARIES"]
     layouts, rest = source[:count], source[count:]
     program = env["ABI_PROGRAM"]
-    objects = [n for n in rest if program is None or n.abspath != program.abspath]
+    # no library to compare with (the checks are off, or no header): the record only, nothing read
+    objects = [n for n in rest if program is None or n.abspath != program.abspath] if count else []
     others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
     missing_dwarf: list[str] = []
     structs_wanted: set[str] = set()
