@@ -5,7 +5,9 @@
    and with ``checks=all=off``, alternately, the median of ``--repeat`` runs each (the default
    targets: every program, test and check of the boards). The checks re-run only when an input
    changed, so an edit built with checks off and then on pays for the checks once, as a normal
-   edit does.
+   edit does. ``--debug=time`` gives each node's own time: the ABI checks' nodes (``abi/``,
+   ``<program>.abi.json``) are summed too, a figure the machine's load blurs less than a
+   difference of two builds.
 2. ``trace=1``: each board built both ways; the bytes per memory region of the firmware
    (microcontrollers) or of the program file (Linux boards).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -31,13 +34,21 @@ RUST_EDIT = "\n#[no_mangle]\npub extern \"C\" fn kern_bench_probe_{n}() -> u32 {
 TIMEOUT = 3600
 
 
+# SCons's --debug=time line for each node it built: the ABI checks' own nodes are summed
+COMMAND_TIME = re.compile(r"^Command execution time: (.+): ([0-9.]+) seconds$", re.M)
+ABI_NODE = re.compile(r"(^|/)abi/|\.abi\.json$")
+LAST_CHECKS_SECONDS = [0.0]  # of the last scons run: seconds spent in the ABI checks' nodes
+
+
 def scons(tree: Path, *args: str) -> float:
     started = time.perf_counter()
     env = {k: v for k, v in os.environ.items() if k != "SCONS_CACHE_DIR"}
-    result = subprocess.run([str(SCONS), "-Q", *args], cwd=tree, env=env, stdout=subprocess.PIPE,
+    result = subprocess.run([str(SCONS), "-Q", "--debug=time", *args], cwd=tree, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
     if result.returncode != 0:
         sys.exit(f"bench: scons {' '.join(args)} failed:\n{result.stdout[-3000:]}")
+    LAST_CHECKS_SECONDS[0] = sum(float(seconds) for target, seconds in COMMAND_TIME.findall(result.stdout)
+                                 if ABI_NODE.search(target))
     return time.perf_counter() - started
 
 
@@ -70,18 +81,24 @@ def main() -> int:
         print(f"building {args.boards} once (cold) ...", flush=True)
         scons(tree, boards, "-j2")
         samples: dict[str, list[float]] = {"on": [], "off": []}
+        checks_seconds: list[float] = []  # the checks' own nodes, in the runs with checks on
         lib = tree / "src/kernel/src/lib.rs"
         for n in range(1, 2 * args.repeat + 1):
             mode = "on" if n % 2 else "off"
             lib.write_text(lib.read_text() + RUST_EDIT.format(n=n))
             extra = [] if mode == "on" else ["checks=all=off"]
             samples[mode].append(scons(tree, boards, "-j2", *extra))
-            print(f"  Rust edit {n}, checks {mode}: {samples[mode][-1]:.2f} s", flush=True)
+            if mode == "on":
+                checks_seconds.append(LAST_CHECKS_SECONDS[0])
+            print(f"  Rust edit {n}, checks {mode}: {samples[mode][-1]:.2f} s (ABI nodes: "
+                  f"{LAST_CHECKS_SECONDS[0]:.2f} s)", flush=True)
         scons(tree, boards, "-j2")  # the last state checked too (the runs below start from it)
         on, off = statistics.median(samples["on"]), statistics.median(samples["off"])
-        print("\n| one Rust file edited | checks on (s) | checks off (s) | checks' share |")
-        print("|---|---:|---:|---:|")
-        print(f"| {args.boards}, -j2 | {on:.2f} | {off:.2f} | {(on - off) / on * 100:.1f}% |")
+        own = statistics.median(checks_seconds)
+        print("\n| one Rust file edited | checks on (s) | checks off (s) | checks' share | ABI nodes' own time (s) |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| {args.boards}, -j2 | {on:.2f} | {off:.2f} | {(on - off) / on * 100:.1f}% | {own:.2f} "
+              f"({own / on * 100:.1f}% of the edit) |")
 
         before = {b: region_bytes(tree, b) for b in args.boards.split(",")}
         scons(tree, boards, "-j2", "trace=1")

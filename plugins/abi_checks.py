@@ -4,19 +4,24 @@ share, checked at build time from the objects themselves (docs/abi.md).
 For each linked program (``polyboard_after_link``) it declares SCons nodes with Python actions:
 
 * ``abi/<program>.float-abi.txt`` (ARM boards): every object and archive member given to the link
-  carries the board's ``Tag_ABI_VFP_args`` (or ELF float flags). The link depends on it, so a
+  carries the board's ``Tag_ABI_VFP_args`` (or ELF float flags); an archive's members are read
+  once per board into ``abi/float/<archive>.float-abi.json``. The link depends on it, so a
   mismatch stops the build before GNU ld refuses the objects with a less helpful message.
 * ``abi/<lib>.probe.o``: the board's C compiler's view of a Rust staticlib's headers (its
   ``include/`` folder), compiled from a generated C file that references every struct and
   function the headers declare (GCC's ``-aux-info`` lists the functions).
-* ``<program>.abi.json`` (the ABI record): the headers' structs and functions compared, from DWARF, with the
-  Rust staticlib (``#[repr(C)]`` structs, ``#[no_mangle]`` functions), the C objects of a
-  ``c_firmware`` (before the link) or cgo's view inside a Go program (after the link; a failure
-  then deletes the program, as the memory report does).
+* ``abi/<lib>.layouts.json``: the headers' structs and functions as the probe and the Rust
+  staticlib (``#[repr(C)]`` structs, ``#[no_mangle]`` functions) record them in DWARF, read once
+  per board and library (every program linking it shares it).
+* ``<program>.abi.json`` (the ABI record): those layouts compared with each other and with the C
+  objects of a ``c_firmware`` (before the link) or cgo's view inside a Go program (after the
+  link; a failure then deletes the program, as the memory report does); and which checks ran.
 
 A null build runs none of this (the nodes are up to date); a node re-runs only when one of its
 inputs changed. Each check is ``error``, ``warn`` or ``off``: the board's ``[checks]`` table, then
-the ``checks=`` option. ``scons abi-diff baseline=FILE`` compares the records with an earlier one.
+the ``checks=`` option; the record says which checks ran and why one did not. ``scons abi-diff
+baseline=MANIFEST`` compares the records and memory maps with an earlier manifest
+(:mod:`polyboard.abi_changelog`).
 Reading DWARF and ELF lives in :mod:`polyboard.abi`.
 """
 
@@ -30,7 +35,7 @@ from pathlib import Path
 
 from SCons.Action import Action
 
-from polyboard import PolyboardError, abi, hookimpl, spawn
+from polyboard import PolyboardError, abi, hookimpl, manifest, spawn
 from polyboard.board import CHECK_NAMES
 from polyboard.scons_data import node_name, signature
 
@@ -44,39 +49,24 @@ def polyboard_register(registry):
     registry.add_option("checks", "ABI checks to change, as check=mode,... (checks: "
                         f"{', '.join(CHECK_NAMES)}, or all; modes: {', '.join(MODES)}); default: the "
                         "board's [checks], else error", check=parse_checks)
-    registry.add_option("baseline", "the ABI record (an earlier <program>.abi.json) that `scons abi-diff` "
-                        "compares this build's records with", shared=True)
+    registry.add_option("baseline", "with abi-diff: a manifest.json (one board's or build/manifest.json) of an "
+                        "earlier build, whose ABI records and memory maps this build's are compared with",
+                        shared=True)
+    registry.add_option("fail_on", f"with abi-diff: {' or '.join(FAIL_ON)} (default nothing): breaking makes "
+                        "abi-diff exit 1 when the ABI or memory map changed incompatibly", check=_check_fail_on)
+    registry.add_verb(ABI_DIFF, print_abi_diff, help="what changed in the ABI and memory map since "
+                      "baseline=MANIFEST, compatible or breaking (format=markdown, fail_on=breaking)")
 
 
 ABI_DIFF = "abi-diff"
+FAIL_ON = ("nothing", "breaking")
+DIFF_OUTPUTS = ("abi-diff.txt", "abi-diff.md", "abi-diff.json")
 
 
-@hookimpl
-def polyboard_configure_board(build):
-    """``scons abi-diff`` needs ``baseline=FILE``, a readable ABI record (checked before building)."""
-    import SCons.Script
-
-    if ABI_DIFF not in SCons.Script.COMMAND_LINE_TARGETS or "abi_baseline" in build.extra:
-        return
-    path = build.options.get("baseline", "")
-    if not path:
-        raise PolyboardError("abi-diff needs baseline=FILE: an ABI record (<program>.abi.json) of an earlier "
-                             "build", where=ABI_DIFF)
-    try:
-        with open(build.root / path, encoding="utf-8") as handle:
-            baseline = json.load(handle)
-    except OSError as exc:
-        raise PolyboardError(f"cannot read the ABI record: {exc.strerror}", where=f"baseline={path}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PolyboardError(f"not an ABI record (JSON): {exc}", where=f"baseline={path}") from None
-    if not isinstance(baseline, dict) or not isinstance(baseline.get("libraries"), dict):
-        raise PolyboardError("not an ABI record: no 'libraries' table (use a <program>.abi.json from "
-                             "build/<board>/)", where=f"baseline={path}")
-    build.extra["abi_baseline"] = (path, baseline)
-    build.env.Alias(ABI_DIFF, [])  # exists even when no program of this board is compared
-    if baseline.get("board") not in (None, build.board.id):
-        print(f"polyboard: abi-diff: {path} is a record of board {baseline.get('board')}; board "
-              f"{build.board.id} is not compared (select board={baseline.get('board')})", flush=True)
+def _check_fail_on(value: str) -> None:
+    if value and value not in FAIL_ON:
+        raise PolyboardError(f"abi-diff fails on {' or '.join(FAIL_ON)}; choose one of {', '.join(FAIL_ON)}",
+                             where=f"fail_on={value}")
 
 
 def parse_checks(text: str) -> dict[str, str]:
@@ -105,54 +95,122 @@ def check_modes(build) -> dict[str, str]:
 
 # -- declaration ------------------------------------------------------------------------------------
 
+def check_origins(build) -> dict[str, str]:
+    """Where each check's mode comes from, for the manifest: the option, the board file, the default."""
+    given = parse_checks(build.options.get("checks", ""))
+    return {name: "checks= option" if name in given else
+            f"{build.board.path} [checks]" if getattr(build.board.checks, name) != "error" else "default"
+            for name in CHECK_NAMES}
+
+
+def _check_entry(mode: str, origin: str, skipped: str = "") -> dict:
+    entry = {"mode": mode, "from": origin, "ran": mode != "off" and not skipped}
+    if mode == "off":
+        entry["skipped"] = f"switched off ({origin})"
+    elif skipped:
+        entry["skipped"] = skipped
+    return entry
+
+
 @hookimpl
 def polyboard_after_link(build, component, elf):
     modes = check_modes(build)
+    origins = check_origins(build)
     env = build.env
     inputs = [s for s in elf.sources if str(s).endswith(OBJECT_SUFFIXES + ARCHIVE_SUFFIXES)]
     before_link = any(str(s).endswith(OBJECT_SUFFIXES) for s in inputs)  # c_firmware: objects + libs
     nodes = []
     board = build.board
-    if board.cpu.arch == "arm" and modes["float_abi"] != "off" and inputs:
+    checks = {}  # what ran, or why not: the ABI record says it (docs/abi.md)
+    if board.cpu.arch != "arm":
+        checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"],
+                                           f"not an ARM board ({board.cpu.arch})")
+    elif not inputs:
+        checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"],
+                                           "no object or archive of the tree is linked")
+    else:
+        checks["float_abi"] = _check_entry(modes["float_abi"], origins["float_abi"])
+    if checks["float_abi"]["ran"]:
         check = env.Command(
-            build.path("abi", f"{component}.float-abi.txt"), inputs,
+            build.path("abi", f"{component}.float-abi.txt"),
+            [archive_float_abi(build, s) if str(s).endswith(ARCHIVE_SUFFIXES) else s for s in inputs],
             Action(float_abi_action, f"ABI     [{board.id}] $TARGET",
                    varlist=["ABI_FLOAT_SIGNATURE"]),
             ABI_FLOAT_SIGNATURE=signature((board.cpu.float_abi, modes["float_abi"])),
             POLYBOARD_BOARD=board, ABI_MODE=modes["float_abi"], POLYBOARD_CHECK=1)
         env.Depends(elf, check)  # before the link: GNU ld's own refusal is less clear
         nodes += check
-    if modes["struct_layout"] == "off" and modes["function_signature"] == "off":
-        return nodes
     sources = {str(s) for s in elf.sources}
     libraries = [a for a in build.artifacts.values()
                  if a.library is not None and a.include_dirs and str(a.library) in sources]
-    if not libraries:
-        return nodes
-    probes = [probe_object(build, artifact) for artifact in libraries]
-    objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
-    program = [] if before_link else [elf]
+    for name in ("struct_layout", "function_signature"):
+        checks[name] = _check_entry(modes[name], origins[name],
+                                    "" if libraries else "no library linked into it has a C header (include/)")
+    compare = checks["struct_layout"]["ran"] or checks["function_signature"]["ran"]
+    if compare:
+        layouts = [library_layouts(build, artifact) for artifact in libraries]
+        objects = [s for s in inputs if str(s).endswith(OBJECT_SUFFIXES)]
+        program = [] if before_link else [elf]
+        check_sources = [*layouts, *objects, *program]
+    else:  # the record still says which checks ran; written after the link, from nothing it reads
+        libraries, check_sources = [], [elf]
     check = env.Command(
-        build.path(f"{component}.abi.json"), [*probes, *(a.library for a in libraries), *objects, *program],
+        build.path(f"{component}{manifest.ABI_RECORD_SUFFIX}"), check_sources,
         Action(layout_action, f"ABI     [{board.id}] $TARGET",
                varlist=["ABI_LAYOUT_SIGNATURE"]),
         ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link,
-                                        len(libraries))),
-        POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link else elf,
-        ABI_LIBRARIES=len(libraries), ABI_COMPONENT=component,
-        ABI_CRATES=[os.path.relpath(a.debug_sources[0][1], build.root) if a.debug_sources else ""
-                    for a in libraries],
+                                        len(libraries), checks)),
+        POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link or not compare else elf,
+        ABI_LIBRARIES=len(libraries), ABI_COMPONENT=component, ABI_CHECKS=checks,
         POLYBOARD_CHECK=1)
-    if before_link:
+    if before_link and compare:
         env.Depends(elf, check)
     nodes += check
-    path, baseline = build.extra.get("abi_baseline", ("", {}))
-    if baseline and baseline.get("component") in (None, component) and baseline.get("board") in (None, board.id):
-        diff = env.Command(build.path("abi", f"{component}.abi-diff.txt"), check,
-                           Action(abi_diff_action, None), ABI_BASELINE=(path, baseline), POLYBOARD_BOARD=board)
-        env.AlwaysBuild(diff)
-        env.Alias(ABI_DIFF, diff)
     return nodes
+
+
+ARCHIVE_FLOAT_SUFFIX = ".float-abi.json"
+
+
+def archive_float_abi(build, archive):
+    """``abi/float/<archive>.float-abi.json``: each member's float ABI, read once per archive
+    (declared once): the programs that link a staticlib share it, so a Rust edit reads the
+    archive's members once per board, not once per program."""
+    env = build.env
+    relative = os.path.relpath(archive.abspath, str(build.abspath()))
+    if relative.startswith(os.pardir):  # an archive from outside the board's build folder
+        relative = os.path.join("outside", os.path.basename(archive.abspath))
+    target = env.File(build.path("abi", "float", relative + ARCHIVE_FLOAT_SUFFIX))
+    if not target.has_builder():
+        env.Command(target, archive, Action(archive_float_abi_action, f"ABI     [{build.board.id}] $TARGET"))
+    return target
+
+
+def archive_float_abi_action(target, source, env):
+    members = [[label, found.abi, found.detail]
+               for label, data in abi.elf_inputs(source[0].abspath, str(source[0]))
+               for found in [abi.float_abi_of(abi.open_elf(data))]]
+    os.makedirs(os.path.dirname(target[0].abspath), exist_ok=True)
+    manifest.write_json(target[0].abspath, {"archive": str(source[0]), "members": members})
+    return 0
+
+
+def library_layouts(build, artifact):
+    """``abi/<lib>.layouts.json``: the headers' structs and functions as the board's C compiler
+    and the Rust staticlib's DWARF record them, read once per board and library and kept as
+    JSON (declared once): every program linking the library compares with it, and a relink
+    re-reads only what changed (the C objects, the Go program), never the staticlib again."""
+    env = build.env
+    name = os.path.basename(str(artifact.library))
+    target = env.File(build.path("abi", f"{name}.layouts.json"))
+    if target.has_builder():
+        return target
+    crate = os.path.relpath(artifact.debug_sources[0][1], build.root) if artifact.debug_sources else ""
+    env.Command(target, [probe_object(build, artifact), artifact.library],
+                Action(library_layouts_action, f"ABI     [{build.board.id}] $TARGET",
+                       varlist=["ABI_CRATE_SIGNATURE"]),
+                ABI_CRATE_SIGNATURE=signature(crate), ABI_CRATE=crate)
+    return target
 
 
 def probe_object(build, artifact):
@@ -211,8 +269,14 @@ def float_abi_action(target, source, env):
     wanted = abi.expected_vfp_args(board.cpu.float_abi)
     failures, lines = [], []
     for node in source:
-        for label, data in abi.elf_inputs(node.abspath, str(node)):
-            found = abi.float_abi_of(abi.open_elf(data))
+        if node.abspath.endswith(ARCHIVE_FLOAT_SUFFIX):  # an archive's members, read by its own node
+            with open(node.abspath, encoding="utf-8") as handle:
+                members = json.load(handle)["members"]
+            found_in = [(label, abi.FloatAbi(name, detail)) for label, name, detail in members]
+        else:
+            found_in = [(label, abi.float_abi_of(abi.open_elf(data)))
+                        for label, data in abi.elf_inputs(node.abspath, str(node))]
+        for label, found in found_in:
             lines.append(f"{label}: {found.abi or 'unknown'} ({found.detail})")
             if abi.float_abi_mismatch(found, board.cpu.float_abi):
                 failures.append(f"  {label} uses the {found.abi}-float ABI ({found.detail}); board {board.id} "
@@ -268,24 +332,49 @@ def _no_dwarf(label: str, kind: str, crate: str, error: str = "") -> str:
             "(the board's [c] cflags)")
 
 
+def library_layouts_action(target, source, env):
+    probe, library = source
+    probe_data = Path(probe.abspath).read_bytes()
+    header_names = sorted({Path(s.abspath).name for s in probe.sources})
+    structs = set(abi.structs_declared_in(probe_data, set(header_names)))
+    functions = _probe_functions(probe_data)
+    c_view = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
+                            functions=functions, languages=("c",))
+    functions = {name for (_, name) in c_view.functions}
+    index = abi.archive_symbol_index(Path(library.abspath).read_bytes())
+    members = list(abi.elf_inputs(library.abspath, str(library)))
+    rust, no_dwarf = abi.DwarfFacts(), []
+    for label, data in abi.crate_members(members, functions, index) or members:
+        facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
+        if not facts.has_dwarf:
+            no_dwarf.append(_no_dwarf(label, "rust", env["ABI_CRATE"], facts.error))
+        rust.has_dwarf |= facts.has_dwarf
+        for key, value in facts.structs.items():
+            rust.structs.setdefault(key, value)
+        for key, value in facts.functions.items():
+            rust.functions.setdefault(key, value)
+    manifest.write_json(target[0].abspath, {
+        "library": os.path.basename(str(library)), "headers": header_names, "structs": sorted(structs),
+        "c": abi.facts_to_data(c_view), "rust": abi.facts_to_data(rust), "no_dwarf": no_dwarf})
+    return 0
+
+
 def layout_action(target, source, env):
     modes = env["ABI_MODES"]
     count = env["ABI_LIBRARIES"]
-    probes, libraries, rest = source[:count], source[count:2 * count], source[2 * count:]
+    layouts, rest = source[:count], source[count:]
     program = env["ABI_PROGRAM"]
-    objects = [n for n in rest if program is None or n.abspath != program.abspath]
+    # no library to compare with (the checks are off, or no header): the record only, nothing read
+    objects = [n for n in rest if program is None or n.abspath != program.abspath] if count else []
     others: list[tuple[dict, abi.DwarfFacts]] = []  # ({language: column title}, facts)
     missing_dwarf: list[str] = []
     structs_wanted: set[str] = set()
     per_library = []
-    for probe, library, crate in zip(probes, libraries, env["ABI_CRATES"]):
-        probe_data = Path(probe.abspath).read_bytes()
-        header_names = {Path(s.abspath).name for s in probe.sources}
-        structs = set(abi.structs_declared_in(probe_data, header_names))
-        facts = abi.read_dwarf(probe_data, f"{probe} (the headers compiled for the board)", structs=structs,
-                               functions=_probe_functions(probe_data), languages=("c",))
-        per_library.append((library, crate, header_names, structs, facts))
-        structs_wanted |= structs
+    for node in layouts:
+        with open(node.abspath, encoding="utf-8") as handle:
+            data = json.load(handle)
+        per_library.append(data)
+        structs_wanted |= set(data["structs"])
     for node in objects:
         facts = abi.read_dwarf(Path(node.abspath).read_bytes(), str(node), structs=structs_wanted,
                                functions=set(), languages=("c",))
@@ -299,14 +388,26 @@ def layout_action(target, source, env):
             missing_dwarf.append(_no_dwarf(str(program), "go", "", facts.error))
         others.append(({"go": "Go (cgo's Go type)", "c": "cgo's C"}, facts))
     layout_failures, function_failures, unchecked = [], [], list(missing_dwarf)
-    record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "libraries": {}}
-    for library, crate, header_names, structs, probe_facts in per_library:
-        failures, functions_failed, no_dwarf, entry = _check_library(library, crate, header_names, structs,
-                                                                     probe_facts, others)
+    checks = {name: dict(entry) for name, entry in env["ABI_CHECKS"].items()}
+    record = {"board": env["POLYBOARD_BOARD"].id, "component": env["ABI_COMPONENT"], "checks": checks,
+              "libraries": {}}
+    without_dwarf = []
+    for data in per_library:
+        rust = abi.facts_from_data(data["rust"])
+        failures, functions_failed, entry = _check_library(data["library"], set(data["headers"]),
+                                                           set(data["structs"]), abi.facts_from_data(data["c"]),
+                                                           rust, others)
         layout_failures += failures
         function_failures += functions_failed
-        unchecked += no_dwarf
-        record["libraries"][os.path.basename(str(library))] = entry
+        unchecked += data["no_dwarf"]
+        record["libraries"][data["library"]] = entry
+        if not rust.has_dwarf:
+            without_dwarf.append(data["library"])
+    if per_library and len(without_dwarf) == len(per_library):
+        for name in ("struct_layout", "function_signature"):
+            if checks[name]["ran"]:
+                checks[name].update(ran=False, skipped=f"no DWARF in {', '.join(without_dwarf)} (set debug = true "
+                                                       "under [profile.release] in the crate's Cargo.toml)")
     if unchecked:
         # Not an error: cargo's release profile has no debug info unless the crate asks for it,
         # and a tree that never heard of these checks must still build. Said on every check.
@@ -328,25 +429,12 @@ def layout_action(target, source, env):
                    program.abspath if program is not None else None)
 
 
-def _check_library(library, crate: str, header_names: set[str], structs: set[str], probe_facts, others):
-    """Compare one staticlib with its headers' C view and the other sources; (struct failures,
-    function failures, members without DWARF, the record of the headers' ABI)."""
+def _check_library(library_name: str, header_names: set[str], structs: set[str], probe_facts, rust, others):
+    """Compare one staticlib's Rust view with its headers' C view and the other sources'; (struct
+    failures, function failures, the record of the headers' ABI)."""
     functions = {name for (_, name) in probe_facts.functions}
     headers = ", ".join(sorted(header_names))
-    layout_failures, function_failures, no_dwarf = [], [], []
-    members = list(abi.elf_inputs(library.abspath, str(library)))
-    index = abi.archive_symbol_index(Path(library.abspath).read_bytes())
-    rust = abi.DwarfFacts()
-    for label, data in abi.crate_members(members, functions, index) or members:
-        facts = abi.read_dwarf(data, label, structs=structs, functions=functions, languages=("rust",))
-        if not facts.has_dwarf:
-            no_dwarf.append(_no_dwarf(label, "rust", crate, facts.error))
-        rust.has_dwarf |= facts.has_dwarf
-        for key, value in facts.structs.items():
-            rust.structs.setdefault(key, value)
-        for key, value in facts.functions.items():
-            rust.functions.setdefault(key, value)
-    library_name = os.path.basename(str(library))
+    layout_failures, function_failures = [], []
     entry = {"headers": sorted(header_names), "structs": {}, "functions": {}}
     for name in sorted(structs):
         reference = probe_facts.structs.get(("c", name))
@@ -383,25 +471,82 @@ def _check_library(library, crate: str, header_names: set[str], structs: set[str
         message = abi.compare_signatures(name, [(f"C {headers}", reference), ("Rust", ours)])
         if message:
             function_failures.append("  " + message.replace("\n", "\n  "))
-    return layout_failures, function_failures, no_dwarf, entry
+    return layout_failures, function_failures, entry
+
+
+# -- abi-diff ---------------------------------------------------------------------------------------
+
+@hookimpl
+def polyboard_after_components(builds, root):
+    """``scons abi-diff baseline=MANIFEST``: per board, ``build/<board>/abi-diff.{txt,md,json}``
+    from the board's manifest and the baseline (both sources: a new baseline or a new build
+    re-runs it, nothing else does). The input is checked here, before anything is built."""
+    import SCons.Script as S
+
+    if ABI_DIFF not in S.COMMAND_LINE_TARGETS or not builds:
+        return []
+    given = builds[0].options.get("baseline", "")
+    old = manifest.diff_baseline(ABI_DIFF, [b.board.id for b in builds], S.ARGUMENTS, given, str(root))
+    path = os.path.join(str(root), given)
+    compared = [b for b in builds if b.board.id in old]
+    if not any("abi" in old[b.board.id] for b in compared):
+        raise PolyboardError("the baseline manifest has no ABI record (\"abi\"): it was written before ABI "
+                             "records were kept; rebuild the baseline's revision with this polyboard",
+                             where=f"baseline={given}")
+    nodes = []
+    for build in builds:
+        if build.board.id not in old:
+            print(f"polyboard: abi-diff: board {build.board.id} is not in {given}; not compared", flush=True)
+            continue
+        env = build.env
+        nodes += env.Command([build.path(name) for name in DIFF_OUTPUTS],
+                             [env.File(build.path("manifest.json")), env.File(node_name(path))],
+                             _ABI_DIFF_ACTION, ABIDIFFCOMSTR=f"ABIDIFF [{build.board.id}] $TARGET",
+                             POLYBOARD_BOARD=build.board, ABI_BASELINE_NAME=given)
+    S.Alias(ABI_DIFF, nodes)
+    return nodes
 
 
 def abi_diff_action(target, source, env):
-    """Compare this build's ABI record with the baseline: removed or changed structs and functions
-    break the ABI (exit 1), added ones do not."""
-    path, baseline = env["ABI_BASELINE"]
+    from polyboard import abi_changelog
+
+    board = env["POLYBOARD_BOARD"].id
+    given = env["ABI_BASELINE_NAME"]
     with open(source[0].abspath, encoding="utf-8") as handle:
         current = json.load(handle)
-    breaks, additions = abi.diff_records(baseline, current)
-    board = env["POLYBOARD_BOARD"].id
-    what = f"ABI of {current.get('component')} on {board} against {path}"
-    lines = [f"{what}: " + ("INCOMPATIBLE" if breaks else "compatible") +
-             f" ({len(breaks)} change(s) that break it, {len(additions)} addition(s))"]
-    lines += [f"  - {b}" for b in breaks] + [f"  + {a}" for a in additions]
-    print("\n".join(lines), flush=True)
-    with open(target[0].abspath, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return 1 if breaks else 0
+    baseline = manifest.load(source[1].abspath, where=f"baseline={given}")[board]
+    changes = abi_changelog.diff(baseline, current)
+    text, markdown, data = target
+    _write(text.abspath, abi_changelog.render_text(board, given, changes))
+    _write(markdown.abspath, abi_changelog.render_markdown(board, given, changes))
+    manifest.write_json(data.abspath, abi_changelog.as_json(board, given, changes))
+    return 0
+
+
+def _write(path: str, text: str) -> None:
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(path + ".tmp", path)
+
+
+_ABI_DIFF_ACTION = Action(abi_diff_action, "$ABIDIFFCOMSTR")
+
+
+def print_abi_diff(builds, root) -> int:
+    """Print each compared board's changelog (built by the nodes above); with ``fail_on=breaking``,
+    exit 1 when a change breaks the ABI or the memory map."""
+    import SCons.Script as S
+
+    markdown = S.ARGUMENTS.get("format") == "markdown"
+    breaking = False
+    for build in builds:
+        outputs = [build.abspath(name) for name in DIFF_OUTPUTS]
+        if not outputs[2].is_file():
+            continue  # not in the baseline (said while reading the SConstruct)
+        sys.stdout.write(outputs[1 if markdown else 0].read_text(encoding="utf-8"))
+        breaking |= json.loads(outputs[2].read_text(encoding="utf-8"))["verdict"] == "breaking"
+    sys.stdout.flush()
+    return 1 if breaking and builds[0].options.get("fail_on") == "breaking" else 0
 
 
 def _probe_functions(data: bytes) -> set[str]:

@@ -32,10 +32,13 @@ from polyboard.scons_data import node_name, signature
 SIZES_SUFFIX = ".sizes.json"
 REPORT_SUFFIXES = (SIZES_SUFFIX, ".memory.txt", ".d")  # reports about artifacts, not artifacts
 VERBS = ("sizes", "size-diff")
-DIFF_FORMATS = ("text", "markdown")
+VERB_ONLY_OPTIONS = ("baseline", "fail_on")
 # polyboard.attribution.VERSION, repeated so that declaring a report does not import the module
 # (tests/test_size_report.py checks that they agree).
-ATTRIBUTION_VERSION = 1
+ATTRIBUTION_VERSION = 2
+# What the manifest action writes, in its signature: SCons's signature of a Python action misses
+# some code changes, and a build cache would hand back manifests of the old content.
+MANIFEST_CONTENT = 2  # 2: the programs' ABI records ("abi"), not listed as artifacts
 SCONSTRUCT_BUDGETS = "size_budgets"  # build.extra: this plugin's own (name, Budgets) of the SConstruct
 
 
@@ -57,7 +60,7 @@ def polyboard_register(registry):
 
 def _check_baseline(value: str) -> None:
     """For size-diff, a baseline that is not a manifest of this schema stops before anything is
-    built (``baseline=`` is shared with abi-diff, which takes an ABI record instead)."""
+    built (``baseline=`` is shared with abi-diff, which checks it itself)."""
     import SCons.Script as S
 
     if value and "size-diff" in S.COMMAND_LINE_TARGETS:
@@ -68,19 +71,8 @@ def _check_size_diff(builds, root) -> None:
     """``scons size-diff``'s input, checked while the SConstruct is read (one line, nothing built)."""
     import SCons.Script as S
 
-    fmt = S.ARGUMENTS.get("format", "text")
-    if fmt not in DIFF_FORMATS:
-        raise PolyboardError(f"size-diff prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
-                             where=f"format={fmt}")
-    baseline = builds[0].options.get("baseline", "")
-    if not baseline:
-        raise PolyboardError("size-diff needs baseline=MANIFEST (a manifest.json from another revision)",
-                             where="command line")
-    old = manifest.load(os.path.join(root, baseline), where=f"baseline={baseline}")
-    ids = sorted(b.board.id for b in builds)
-    if not set(old) & set(ids):
-        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build {', '.join(ids)}: "
-                             "no board to compare", where=f"baseline={baseline}")
+    manifest.diff_baseline("size-diff", [b.board.id for b in builds], S.ARGUMENTS,
+                           builds[0].options.get("baseline", ""), str(root))
 
 
 # -- the SConstruct's budgets ---------------------------------------------------------------------
@@ -204,8 +196,9 @@ def _facts(build) -> dict:
         "board": {"id": board.id, "file": board.path, "description": board.description, "os": board.os,
                   "cpu": board.cpu.name or board.cpu.arch},
         "revision": _revision(build.root),
-        # the options the build ran with; baseline= only says what to compare with (size-diff)
-        "options": {k: v for k, v in sorted(build.options.items()) if k != "baseline"},
+        # the options the build ran with; baseline= and fail_on= only say what the diff verbs
+        # compare with and how they exit (size-diff, abi-diff): not how anything was built
+        "options": {k: v for k, v in sorted(build.options.items()) if k not in VERB_ONLY_OPTIONS},
     }
 
 
@@ -275,7 +268,7 @@ def polyboard_after_components(builds, root):
         facts = _facts(build)
         node = build.env.Command([build.path("manifest.json"), build.path("size-report.html")], files,
                                  _MANIFEST_ACTION, MANIFESTCOMSTR=f"MANIFEST [{build.board.id}] $TARGET",
-                                 MANIFEST_FACTS=signature((facts, _tool_files(build),
+                                 MANIFEST_FACTS=signature((MANIFEST_CONTENT, facts, _tool_files(build),
                                                            build.extra.get(SCONSTRUCT_BUDGETS, []))),
                                  POLYBOARD_FACTS=facts,
                                  POLYBOARD_BUILD=build,
@@ -300,7 +293,7 @@ def _diff_report(builds, root, manifests: list) -> list:
     """With ``baseline=MANIFEST``: ``build/size-diff.html``, the report with each region's and
     component's change since the baseline. Its own node (the baseline file is one of its sources),
     so the manifests and ``report.html`` never depend on which baseline was given. A baseline that
-    is not a manifest (``abi-diff`` shares the option) declares nothing."""
+    is not a manifest declares nothing (the verb that reads it says why)."""
     given = builds[0].options.get("baseline", "")
     if not given or not manifests:
         return []
@@ -336,12 +329,18 @@ def manifest_action(target, source, env):
     root = env["POLYBOARD_ROOT"]
     board = env["POLYBOARD_BOARD"]
     components = env["POLYBOARD_COMPONENTS"]
-    artifacts, programs = [], []
+    artifacts, programs, records = [], [], {}
     for node in source:
         path = node.abspath
         if path.endswith(SIZES_SUFFIX):
             with open(path, encoding="utf-8") as handle:
                 programs.append(json.load(handle))
+        if path.endswith(manifest.ABI_RECORD_SUFFIX):
+            with open(path, encoding="utf-8") as handle:
+                record = json.load(handle)
+            records[record.get("component", components[str(node)])] = {
+                k: v for k, v in record.items() if k not in ("board", "component")}
+            continue
         if path.endswith(REPORT_SUFFIXES):
             continue
         artifacts.append({"path": os.path.relpath(path, root), "component": components[str(node)],
@@ -360,7 +359,7 @@ def manifest_action(target, source, env):
                 raise action_error(PolyboardError(budgets.message(program["path"], f"component {name}", used, limit)))
     data = manifest.board_manifest(board=facts["board"], revision=facts["revision"], options=facts["options"],
                                    toolchains=_toolchains(env["POLYBOARD_BUILD"]), artifacts=artifacts,
-                                   programs=programs)
+                                   programs=programs, abi=dict(sorted(records.items())))
     manifest.write_json(target[0].abspath, data)
     _write_text(target[1].abspath, size_html.render({board.id: data}, f"Sizes of {board.id}"))
     return 0

@@ -7,11 +7,13 @@ Each failing case asserts the check's message (what the user reads) and that not
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+import test_size_report
 from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned, spawned_processes, write
 
 pytestmark = pytest.mark.toolchain
@@ -253,25 +255,103 @@ def test_go_program_is_checked_against_cgos_view_and_deleted_on_a_mismatch(built
     assert not (tree / "build/rpi4/app").exists()  # never taken as up to date
 
 
-def test_abi_diff_against_a_baseline(f4):
-    baseline = f4 / "baseline.json"
-    baseline.write_text((f4 / "build/stm32f4/firmware.abi.json").read_text())
-    same = run_scons(f4, BOARD, "-j1", "abi-diff", "baseline=baseline.json")
+def test_the_manifest_records_the_abi_the_memory_map_and_which_checks_ran(built_f4):
+    data = json.loads((built_f4 / "build/stm32f4/manifest.json").read_text())
+    test_size_report.validate(data)  # docs/manifest.schema.json
+    firmware = data["abi"]["firmware"]
+    assert firmware["checks"] == {
+        "float_abi": {"mode": "error", "from": "default", "ran": True},
+        "struct_layout": {"mode": "error", "from": "default", "ran": True},
+        "function_signature": {"mode": "error", "from": "default", "ran": True}}
+    assert firmware["libraries"]["libkernel.a"]["structs"]["kern_stats"]["size"] == 16
+    assert not any(a["path"].endswith(".abi.json") for a in data["artifacts"])  # a record, not an artifact
+    program = next(p for p in data["programs"] if p["component"] == "firmware")
+    assert program["memory_map"]["regions"][1] == {"name": "RAM", "origin": 0x2000_0000, "length": 0x2_0000}
+    text = next(s for s in program["memory_map"]["sections"] if s["name"] == ".text")
+    assert text["regions"] == ["FLASH"] and text["size"] > 0
+
+
+def test_a_check_switched_off_is_recorded_with_where_it_was_switched(f4):
+    result = run_scons(f4, BOARD, "-j1", "checks=function_signature=off")
+    assert result.returncode == 0, result.output
+    checks = json.loads((f4 / "build/stm32f4/manifest.json").read_text())["abi"]["firmware"]["checks"]
+    assert checks["function_signature"] == {"mode": "off", "from": "checks= option", "ran": False,
+                                            "skipped": "switched off (checks= option)"}
+    assert checks["struct_layout"]["ran"] is True
+
+
+def abi_diff(tree: Path, *args: str):
+    result = run_scons(tree, BOARD, "-j1", "abi-diff", "baseline=saved manifest $v1.json", *args)
+    print(result.stdout)
+    assert "Traceback" not in result.output
+    return result
+
+
+def flat(text: str) -> str:
+    """The text with runs of spaces as one (the text table pads its columns)."""
+    return re.sub(" +", " ", text)
+
+
+def test_abi_diff_against_a_saved_manifest(f4):
+    # a name with a space and a $: data, never substituted
+    shutil.copy(f4 / "build/stm32f4/manifest.json", f4 / "saved manifest $v1.json")
+    same = abi_diff(f4, "fail_on=breaking")
     assert same.returncode == 0, same.output
-    assert "ABI of firmware on stm32f4 against baseline.json: compatible (0 change(s) that break it, 0 addition(s))" \
-        in same.stdout
-    # the header and the kernel change together (the checks pass), and the diff sees the break
-    edit(f4, HEADER, "    uint32_t min;\n    uint32_t max;\n", "    uint32_t max;\n    uint32_t min;\n")
-    edit(f4, LIB, "    pub min: u32,\n    pub max: u32,\n", "    pub max: u32,\n    pub min: u32,\n")
+    assert "ABI and memory map of stm32f4 against saved manifest $v1.json: unchanged (0 breaking, 0 compatible, " \
+           "0 informational)" in same.stdout
+    log = f4 / "again.log"
+    again = run_scons(f4, BOARD, "-j1", "abi-diff", "baseline=saved manifest $v1.json",
+                      env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert again.returncode == 0 and "unchanged" in again.stdout
+    assert spawned(log) == "" and "ABIDIFF" not in again.stdout  # up to date: printed, not recomputed
+
+    # an added function: compatible, so fail_on=breaking passes
     edit(f4, HEADER, "/* Returns KERN_ABI_VERSION. */",
          "uint32_t kern_add(uint32_t a, uint32_t b);\n\n/* Returns KERN_ABI_VERSION. */")
     edit(f4, LIB, BEFORE_TESTS, '\n#[no_mangle]\npub extern "C" fn kern_add(a: u32, b: u32) -> u32 {\n'
                                 "    a.wrapping_add(b)\n}\n" + BEFORE_TESTS)
-    changed = run_scons(f4, BOARD, "-j1", "abi-diff", "baseline=baseline.json")
-    print(changed.stdout)
-    assert changed.returncode != 0, changed.output
-    assert "INCOMPATIBLE (1 change(s) that break it, 1 addition(s))" in changed.stdout
-    assert ("- libkernel.a: struct kern_stats changed: {count@0 uint32, min@4 uint32, max@8 uint32, mean@12 float32} "
-            "size 16 align 4 -> {count@0 uint32, max@4 uint32, min@8 uint32, mean@12 float32} size 16 align 4") \
-        in changed.stdout
-    assert "+ libkernel.a: function kern_add added" in changed.stdout
+    added = abi_diff(f4, "fail_on=breaking")
+    assert added.returncode == 0, added.output
+    assert "against saved manifest $v1.json: compatible (0 breaking, 1 compatible" in added.stdout
+    assert "compatible firmware ABI: libkernel.a: function kern_add added: uint32(uint32, uint32)" \
+        in flat(added.stdout)
+
+    # a wider field (header and Rust agree, so the build passes) and a smaller RAM: breaking
+    edit(f4, HEADER, "    uint32_t count;\n", "    uint64_t count;\n")
+    edit(f4, LIB, "    pub count: u32,\n", "    pub count: u64,\n")
+    edit(f4, LIB, "count: samples.len() as u32,", "count: samples.len() as u64,")
+    edit(f4, "src/firmware/main.c", "               st.count, st.min", "               (uint32_t)st.count, st.min")
+    edit(f4, "boards/stm32f4.toml", "length = 0x2_0000      # 128 KiB", "length = 0x1_8000")
+    changed = abi_diff(f4)
+    assert changed.returncode == 0, changed.output  # fail_on=nothing (the default): a changelog, not a gate
+    assert "against saved manifest $v1.json: breaking (" in changed.stdout
+    assert ("breaking firmware ABI: libkernel.a: struct kern_stats changed: size 16 -> 24; align 4 -> 8; "
+            "member 'count' @0 uint32 -> @0 uint64; member 'min' @4 uint32 -> @8 uint32") in flat(changed.stdout)
+    assert "breaking firmware memory map: region RAM: length 131072 -> 98304" in flat(changed.stdout)
+    assert "compatible firmware ABI: libkernel.a: function kern_add added" in flat(changed.stdout)
+    markdown = abi_diff(f4, "format=markdown", "fail_on=breaking")
+    assert markdown.returncode != 0, markdown.output
+    assert "### ABI and memory map of stm32f4 against `saved manifest $v1.json`: **breaking**" in markdown.stdout
+    assert "| breaking | firmware | memory map | region RAM: length 131072 -> 98304 |" in markdown.stdout
+    assert (f4 / "build/stm32f4/abi-diff.md").read_text() in markdown.stdout
+
+
+def test_a_rust_edit_reads_the_staticlib_once_for_every_program_that_links_it(f4):
+    """The staticlib's DWARF is read once per board (abi/libkernel.a.layouts.json); an edit that
+    leaves the header's layouts as they were re-runs no program's check."""
+    edit(f4, LIB, BEFORE_TESTS, '\n#[no_mangle]\npub extern "C" fn kern_unlisted() -> u32 {\n    7\n}\n' + BEFORE_TESTS)
+    programs = ("build/stm32f4/firmware.abi.json", "build/stm32f4/firmware-test.abi.json")
+    result = run_scons(f4, BOARD, "-j1", *programs)
+    assert result.returncode == 0, result.output
+    assert result.stdout.count("ABI     [stm32f4] build/stm32f4/abi/libkernel.a.layouts.json") == 1, result.stdout
+    assert "abi/libkernel.a.probe.o" not in result.stdout  # the header did not change
+    for program in programs:
+        assert f"`{program}' is up to date" in result.stdout
+    # a change in the layouts re-runs the check of every program that links the library
+    edit(f4, LIB, "    pub count: u32,\n", "    pub count: u16,\n    pub pad: u16,\n")
+    edit(f4, LIB, "count: samples.len() as u32,", "count: samples.len() as u16, pad: 0,")
+    failed = run_scons(f4, BOARD, "-j1", "-k", *programs)
+    assert failed.returncode != 0
+    assert failed.stdout.count("ABI     [stm32f4] build/stm32f4/abi/libkernel.a.layouts.json") == 1, failed.stdout
+    assert failed.stderr.count("member 'count': @0 uint32 (C kernel.h) vs @0 uint16 (Rust KernStats)") == 2, \
+        failed.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from polyboard import PolyboardError, abi
+from polyboard import PolyboardError, abi, abi_changelog
 from polyboard_plugins.abi_checks import parse_checks
 
 ARM_GCC = "arm-none-eabi-gcc"
@@ -153,18 +153,55 @@ def test_checks_option():
         parse_checks("float_abi=maybe")
 
 
-def test_diff_records():
-    old = {"libraries": {"libk.a": {"structs": {"s": {"size": 4, "align": 4, "members": [
-        {"name": "a", "offset": 0, "type": "uint32"}]}}, "functions": {"f": {"returns": "uint32", "params": []},
-                                                                      "g": {"returns": "uint32", "params": []}}}}}
-    new = {"libraries": {"libk.a": {"structs": {"s": {"size": 8, "align": 8, "members": [
-        {"name": "a", "offset": 0, "type": "uint64"}]}}, "functions": {"f": {"returns": "uint32", "params": []},
-                                                                      "h": {"returns": "int32", "params": ["pointer(4)"]}}}}}
-    breaks, additions = abi.diff_records(old, new)
-    assert breaks == ["libk.a: struct s changed: {a@0 uint32} size 4 align 4 -> {a@0 uint64} size 8 align 8",
-                      "libk.a: function g removed"]
-    assert additions == ["libk.a: function h added"]
-    assert abi.diff_records(old, old) == ([], [])
+def _board_manifest(structs, functions, regions, sections, mode="error"):
+    checks = {"struct_layout": {"mode": mode, "from": "default", "ran": mode != "off"}}
+    return {"abi": {"firmware": {"checks": checks, "libraries": {"libk.a": {"headers": ["k.h"], "structs": structs,
+                                                                           "functions": functions}}}},
+            "programs": [{"component": "firmware", "memory_map": {"regions": regions, "sections": sections}}]}
+
+
+S4 = {"s": {"size": 4, "align": 4, "members": [{"name": "a", "offset": 0, "type": "uint32"}]}}
+F = {"f": {"returns": "uint32", "params": []}, "g": {"returns": "uint32", "params": []}}
+REGIONS = [{"name": "FLASH", "origin": 0x08000000, "length": 1 << 20}, {"name": "RAM", "origin": 0x20000000, "length": 1 << 17}]
+SECTIONS = [{"name": ".text", "address": 0x08000000, "size": 100, "regions": ["FLASH"]},
+            {"name": ".data", "address": 0x20000000, "size": 8, "regions": ["RAM", "FLASH"]}]
+
+
+def test_changelog_classifies_abi_and_memory_map_changes():
+    old = _board_manifest(S4, F, REGIONS, SECTIONS)
+    new = _board_manifest(
+        {"s": {"size": 8, "align": 8, "members": [{"name": "a", "offset": 0, "type": "uint64"}]}},
+        {"f": {"returns": "uint32", "params": []}, "h": {"returns": "int32", "params": ["pointer(4)"]}},
+        [REGIONS[0], {**REGIONS[1], "length": 1 << 16}],
+        [{**SECTIONS[0], "size": 120}, {**SECTIONS[1], "regions": ["CCM", "FLASH"]}], mode="warn")
+    changes = abi_changelog.diff(old, new)
+    assert [(c.severity, c.area, c.text) for c in changes] == [
+        ("breaking", "ABI", "libk.a: struct s changed: size 4 -> 8; align 4 -> 8; member 'a' @0 uint32 -> @0 uint64"),
+        ("breaking", "ABI", "libk.a: function g removed (was uint32(void))"),
+        ("breaking", "memory map", "region RAM: length 131072 -> 65536"),
+        ("breaking", "memory map", "section .data moved from RAM+FLASH to CCM+FLASH"),
+        ("compatible", "ABI", "libk.a: function h added: int32(pointer(4))"),
+        ("informational", "ABI", "check struct_layout: error -> warn"),
+        ("informational", "memory map", "section .text (FLASH): 100 -> 120 B (+20)"),
+    ]
+    assert abi_changelog.verdict(changes) == "breaking"
+    text = abi_changelog.render_text("b", "old.json", changes)
+    assert text.startswith("ABI and memory map of b against old.json: breaking (4 breaking, 1 compatible, "
+                           "2 informational)\n")
+    assert "  breaking      firmware  memory map: region RAM: length 131072 -> 65536\n" in text
+    markdown = abi_changelog.render_markdown("b", "old.json", changes)
+    assert markdown.startswith("### ABI and memory map of b against `old.json`: **breaking**\n")
+    assert "| compatible | firmware | ABI | libk.a: function h added: int32(pointer(4)) |" in markdown
+    assert abi_changelog.diff(old, old) == []
+    assert abi_changelog.verdict([]) == "unchanged"
+
+
+def test_changelog_an_added_function_alone_is_compatible():
+    old = _board_manifest(S4, F, REGIONS, SECTIONS)
+    new = _board_manifest(S4, {**F, "h": {"returns": "void", "params": []}}, REGIONS, SECTIONS)
+    changes = abi_changelog.diff(old, new)
+    assert [(c.severity, c.text) for c in changes] == [("compatible", "libk.a: function h added: void(void)")]
+    assert abi_changelog.verdict(changes) == "compatible"
 
 
 @pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None, reason="riscv64-unknown-elf-gcc is not installed")

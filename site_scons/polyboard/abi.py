@@ -427,6 +427,7 @@ def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[st
         return facts
     dwarf = dwarf_info(data, elf)
     wanted_rust = {normalise(n): n for n in structs}
+    go_may_hold = _go_unit_filter(dwarf) if "go" in languages else None
     for unit in dwarf.iter_CUs():
         top = unit.get_top_DIE()
         language = language_of(top)
@@ -436,6 +437,8 @@ def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[st
         facts.languages.add(language)
         if language not in languages:  # e.g. the Rust core linked into a Go program: large, not needed
             continue
+        if language == "go" and not go_may_hold(unit):
+            continue  # no cgo type in it (most of the runtime, fmt, ...): not parsed
         address_size = unit["address_size"]
         origin = f"{label} ({language})"
         for die in unit.iter_DIEs():
@@ -469,6 +472,27 @@ def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[st
                         function = name[len(PROBE_PREFIX):]
                         facts.functions[("c", function)] = signature_of(target, address_size, function, origin)
     return facts
+
+
+GO_CGO_TYPE = b"_Ctype_struct_"
+
+
+def _go_unit_filter(dwarf):
+    """A test for Go units that may hold cgo's view of a C struct (``<pkg>._Ctype_struct_<name>``).
+
+    Go's linker writes DIE names inline (DW_FORM_string), so a unit whose bytes lack the string
+    holds no such type and is skipped unparsed: the runtime's code unit alone is a third of a Go
+    program's DWARF and took seconds to walk with pyelftools on every relink. A producer that
+    puts names in .debug_str instead gets every unit read (correct, only slower)."""
+    strings = dwarf.debug_str_sec
+    if strings is not None and GO_CGO_TYPE in strings.stream.getvalue():
+        return lambda unit: True
+    stream = dwarf.debug_info_sec.stream
+
+    def may_hold(unit) -> bool:
+        stream.seek(unit.cu_offset)
+        return GO_CGO_TYPE in stream.read(unit.size)
+    return may_hold
 
 
 def normalise(name: str) -> str:
@@ -656,34 +680,27 @@ def probe_source(headers: list[str], functions: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_records(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
-    """(changes that break the ABI, additions) between two ABI records (``<program>.abi.json``)."""
-    breaks, additions = [], []
-    old_libraries, new_libraries = baseline.get("libraries", {}), current.get("libraries", {})
-    for library in sorted(set(old_libraries) | set(new_libraries)):
-        old, new = old_libraries.get(library), new_libraries.get(library)
-        if new is None:
-            breaks.append(f"{library}: removed")
-            continue
-        if old is None:
-            additions.append(f"{library}: new library")
-            continue
-        for kind in ("structs", "functions"):
-            before, after = old.get(kind, {}), new.get(kind, {})
-            noun = "struct" if kind == "structs" else "function"
-            for name in sorted(set(before) | set(after)):
-                if name not in after:
-                    breaks.append(f"{library}: {noun} {name} removed")
-                elif name not in before:
-                    additions.append(f"{library}: {noun} {name} added")
-                elif before[name] != after[name]:
-                    breaks.append(f"{library}: {noun} {name} changed: {_describe_record(before[name])} -> "
-                                  f"{_describe_record(after[name])}")
-    return breaks, additions
+# -- facts as data: one library's facts are read once and kept as JSON (abi/<lib>.layouts.json) ------
+
+def facts_to_data(facts: DwarfFacts) -> dict:
+    return {"has_dwarf": facts.has_dwarf, "error": facts.error, "languages": sorted(facts.languages),
+            "structs": [[language, name, attrs.asdict(layout)] for (language, name), layout in facts.structs.items()],
+            "functions": [[language, name, attrs.asdict(signature)]
+                          for (language, name), signature in facts.functions.items()]}
 
 
-def _describe_record(entry: dict) -> str:
-    if "members" in entry:
-        members = ", ".join(f"{m['name']}@{m['offset']} {m['type']}" for m in entry["members"])
-        return f"{{{members}}} size {entry.get('size')} align {entry.get('align')}"
-    return f"{entry.get('returns')}({', '.join(entry.get('params', [])) or 'void'})"
+def _type_from(data: dict) -> TypeInfo:
+    return TypeInfo(**data)
+
+
+def facts_from_data(data: dict) -> DwarfFacts:
+    facts = DwarfFacts(has_dwarf=data["has_dwarf"], error=data["error"], languages=set(data["languages"]))
+    for language, name, layout in data["structs"]:
+        members = tuple(Member(m["name"], m["offset"], _type_from(m["type"])) for m in layout["members"])
+        facts.structs[(language, name)] = StructLayout(layout["name"], layout["size"], layout["align"], members,
+                                                       layout["origin"])
+    for language, name, signature in data["functions"]:
+        facts.functions[(language, name)] = Signature(signature["name"], _type_from(signature["returns"]),
+                                                      tuple(_type_from(p) for p in signature["params"]),
+                                                      signature["origin"])
+    return facts

@@ -28,7 +28,7 @@ from pathlib import PurePosixPath
 
 from . import link_map
 
-VERSION = 1  # in the size reports' signature: a new way of attributing rebuilds them
+VERSION = 2  # in the size reports' signature: a new way of attributing rebuilds them (2: memory_map)
 TOP_SYMBOLS = 10
 FILL = "fill"
 LINKER = "linker"
@@ -136,9 +136,12 @@ def firmware_sizes(elf_path: str, map_text: str, regions) -> dict:
     parsed = link_map.parse(map_text)
     spans: list[tuple[int, int, str]] = []  # (start, end, component) of the run addresses
     result = {r.name: {"name": r.name, "used": 0, "size": r.length, "components": {}} for r in regions}
+    placement = []  # the memory map: where each section sits (scons abi-diff compares it)
     with open(elf_path, "rb") as handle:
         elf = ELFFile(handle)
         for section, names in section_regions(elf, regions):
+            placement.append({"name": section.name, "address": section["sh_addr"], "size": section["sh_size"],
+                              "regions": list(names)})
             parts = _section_components(section, parsed.sections.get(section.name), spans)
             for region in names:
                 entry = result[region]
@@ -152,7 +155,9 @@ def firmware_sizes(elf_path: str, map_text: str, regions) -> dict:
         entry["percent"] = round(100.0 * entry["used"] / region.length, 2) if region.length else None
         entry["components"] = _ordered(entry["components"])
         table.append(entry)
-    return {"kind": "regions", "regions": table, "symbols": symbols}
+    memory_map = {"regions": [{"name": r.name, "origin": r.origin, "length": r.length} for r in regions],
+                  "sections": placement}
+    return {"kind": "regions", "regions": table, "symbols": symbols, "memory_map": memory_map}
 
 
 def _section_components(section, output, spans) -> dict[str, int]:

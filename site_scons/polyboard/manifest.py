@@ -18,6 +18,10 @@ from .errors import PolyboardError
 
 SCHEMA = "polyboard-manifest"
 VERSION = 1
+# A program's ABI record (the ABI checks plugin writes it, docs/abi.md): the manifest carries it
+# under "abi" instead of listing it as an artifact, so one saved manifest is the baseline of
+# both ``size-diff`` and ``abi-diff``.
+ABI_RECORD_SUFFIX = ".abi.json"
 
 
 def write_json(path: str, data: dict) -> None:
@@ -30,13 +34,36 @@ def write_json(path: str, data: dict) -> None:
 
 
 def board_manifest(*, board: dict, revision: dict | None, options: dict, toolchains: list[dict],
-                   artifacts: list[dict], programs: list[dict]) -> dict:
-    return {"schema": SCHEMA, "version": VERSION, "board": board, "revision": revision, "options": options,
+                   artifacts: list[dict], programs: list[dict], abi: dict | None = None) -> dict:
+    data = {"schema": SCHEMA, "version": VERSION, "board": board, "revision": revision, "options": options,
             "toolchains": toolchains, "artifacts": artifacts, "programs": programs}
+    if abi:
+        data["abi"] = abi
+    return data
 
 
 def tree_manifest(boards: list[dict]) -> dict:
     return {"schema": SCHEMA, "version": VERSION, "boards": {b["board"]["id"]: b for b in boards}}
+
+
+DIFF_FORMATS = ("text", "markdown")
+
+
+def diff_baseline(verb: str, board_ids: list[str], arguments: dict, baseline: str, root: str) -> dict[str, dict]:
+    """The checked input of a diff verb (``size-diff``, ``abi-diff``): ``format=`` and the
+    ``baseline=`` manifest, which must share a board with this build; each fault is one line."""
+    fmt = arguments.get("format", "text")
+    if fmt not in DIFF_FORMATS:
+        raise PolyboardError(f"{verb} prints {' or '.join(DIFF_FORMATS)}; choose one of {', '.join(DIFF_FORMATS)}",
+                             where=f"format={fmt}")
+    if not baseline:
+        raise PolyboardError(f"{verb} needs baseline=MANIFEST (a manifest.json from another revision)",
+                             where="command line")
+    old = load(os.path.join(root, baseline), where=f"baseline={baseline}")
+    if not set(old) & set(board_ids):
+        raise PolyboardError(f"the baseline has boards {', '.join(sorted(old))}, this build "
+                             f"{', '.join(sorted(board_ids))}: no board to compare", where=f"baseline={baseline}")
+    return old
 
 
 def load(path: str, *, where: str) -> dict[str, dict]:

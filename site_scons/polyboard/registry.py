@@ -27,7 +27,7 @@ class Option:
     # one, so a value that a tool would refuse stops the build before anything runs.
     check: Callable[[str], None] | None = None
     # Declared by several plugins that read the same value (``baseline=``: a manifest for
-    # size-diff, an ABI record for abi-diff); each validates it where it uses it.
+    # size-diff and abi-diff); each validates it where it uses it.
     shared: bool = False
 
 
