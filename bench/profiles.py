@@ -16,28 +16,13 @@ profile).
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SCONS = Path(sys.executable).parent / "scons"
+from common import REPO, copy_reference_tree, scons
+
 PROFILES = ("debug", "release", "size")
-TIMEOUT = 3600
-
-
-def scons(tree: Path, *args: str) -> float:
-    started = time.perf_counter()
-    env = {k: v for k, v in os.environ.items() if k != "SCONS_CACHE_DIR"}
-    result = subprocess.run([str(SCONS), "-Q", *args], cwd=tree, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
-    if result.returncode != 0:
-        sys.exit(f"bench: scons {' '.join(args)} failed:\n{result.stdout[-3000:]}")
-    return time.perf_counter() - started
 
 
 def sizes(tree: Path, board_id: str, profile: str) -> dict[str, int]:
@@ -63,14 +48,7 @@ def main() -> int:
     catalog = BoardCatalog([REPO / "boards"], root=REPO)
     board_ids = catalog.concrete_ids if args.boards == "all" else args.boards.split(",")
     with tempfile.TemporaryDirectory(prefix="polyboard-bench-") as tmp:
-        tree = Path(tmp) / "tree"
-        tree.mkdir()
-        for part in ("SConstruct", "site_scons", "plugins", "boards", "src"):
-            source = REPO / part
-            if source.is_dir():
-                shutil.copytree(source, tree / part, ignore=shutil.ignore_patterns("__pycache__", "target"))
-            else:
-                shutil.copy2(source, tree / part)
+        tree = copy_reference_tree(Path(tmp) / "tree")
         found: dict[tuple[str, str], dict[str, int]] = {}
         for profile in PROFILES:
             seconds = scons(tree, f"boards={','.join(board_ids)}", f"profile={profile}", "-j2", "run")
