@@ -165,7 +165,8 @@ def audit(builds, root) -> int:
     if result.returncode not in (0, 1):  # 1: vulnerabilities found; anything else: it could not scan
         errors = [line for line in result.stderr.splitlines() if "error" in line.lower()] or \
                  result.stderr.strip().splitlines() or ["no output"]
-        raise PolyboardError(f"{SCANNER} failed (status {result.returncode}): {errors[-1]}", where=VERB)
+        hint = "" if database is not None else "; without a network, audit a local copy: advisory_db=PATH (docs/audit.md)"
+        raise PolyboardError(f"{SCANNER} failed (status {result.returncode}): {errors[-1]}{hint}", where=VERB)
     rows = findings(report, components)
     source = f"advisory_db={given}" if given else "api.osv.dev"
     names = ", ".join(os.path.relpath(lock, root) for lock in sorted(locks))
