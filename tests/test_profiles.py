@@ -30,8 +30,11 @@ def profiled(tree, tmp_path_factory) -> SimpleNamespace:
     runs, argvs = {}, {}
     for profile in ("debug", "size"):
         log = path.parent / f"{profile}.spawn.log"
-        runs[profile] = run_scons(path, BOARDS, f"profile={profile}", "-j2", "run", timeout=RUN_TIMEOUT,
-                                  env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+        # everything a default build makes (test images, manifest), then the run
+        built = run_scons(path, BOARDS, f"profile={profile}", "-j2", timeout=RUN_TIMEOUT,
+                          env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+        assert built.returncode == 0, built.output
+        runs[profile] = run_scons(path, BOARDS, f"profile={profile}", "-j2", "run", timeout=RUN_TIMEOUT)
         argvs[profile] = [p["argv"] for p in spawned_processes(log)]
     return SimpleNamespace(path=path, runs=runs, argvs=argvs, release_before=release_before)
 
@@ -50,7 +53,7 @@ def test_every_profile_builds_and_runs_beside_release(profiled, profile):
     result = profiled.runs[profile]
     assert result.returncode == 0, result.output
     assert "2 passed, 0 failed" in result.stdout, result.stdout
-    assert f"build/stm32f4@{profile}/firmware.elf" in result.stdout
+    assert f"build/stm32f4@{profile}/firmware.elf" in result.stdout  # the emulator's command line
     assert (folder(profiled.path, "rpi4", profile) / "app").is_file()
     # the release outputs were not touched: profiles live side by side
     assert snapshot(profiled.path / "build" / "stm32f4") == profiled.release_before
