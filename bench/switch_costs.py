@@ -18,21 +18,15 @@ Markdown table for docs/benchmarks.md. Builds in a temporary copy of the reposit
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SCONS = Path(sys.executable).parent / "scons"
-RUST_EDIT = "\n#[no_mangle]\npub extern \"C\" fn kern_bench_probe_{n}() -> u32 {{\n    {n}\n}}\n"
-TIMEOUT = 3600
+from common import REPO, copy_reference_tree, scons_output
 
+RUST_EDIT = "\n#[no_mangle]\npub extern \"C\" fn kern_bench_probe_{n}() -> u32 {{\n    {n}\n}}\n"
 
 # SCons's --debug=time line for each node it built: the ABI checks' own nodes are summed
 COMMAND_TIME = re.compile(r"^Command execution time: (.+): ([0-9.]+) seconds$", re.M)
@@ -41,15 +35,10 @@ LAST_CHECKS_SECONDS = [0.0]  # of the last scons run: seconds spent in the ABI c
 
 
 def scons(tree: Path, *args: str) -> float:
-    started = time.perf_counter()
-    env = {k: v for k, v in os.environ.items() if k != "SCONS_CACHE_DIR"}
-    result = subprocess.run([str(SCONS), "-Q", "--debug=time", *args], cwd=tree, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
-    if result.returncode != 0:
-        sys.exit(f"bench: scons {' '.join(args)} failed:\n{result.stdout[-3000:]}")
-    LAST_CHECKS_SECONDS[0] = sum(float(seconds) for target, seconds in COMMAND_TIME.findall(result.stdout)
+    seconds, output = scons_output(tree, "--debug=time", *args)
+    LAST_CHECKS_SECONDS[0] = sum(float(spent) for target, spent in COMMAND_TIME.findall(output)
                                  if ABI_NODE.search(target))
-    return time.perf_counter() - started
+    return seconds
 
 
 def region_bytes(tree: Path, board_id: str) -> dict[str, int]:
@@ -70,14 +59,7 @@ def main() -> int:
     args = parser.parse_args()
     boards = f"boards={args.boards}"
     with tempfile.TemporaryDirectory(prefix="polyboard-bench-") as tmp:
-        tree = Path(tmp) / "tree"
-        tree.mkdir()
-        for part in ("SConstruct", "site_scons", "plugins", "boards", "src"):
-            source = REPO / part
-            if source.is_dir():
-                shutil.copytree(source, tree / part, ignore=shutil.ignore_patterns("__pycache__", "target"))
-            else:
-                shutil.copy2(source, tree / part)
+        tree = copy_reference_tree(Path(tmp) / "tree")
         print(f"building {args.boards} once (cold) ...", flush=True)
         scons(tree, boards, "-j2")
         samples: dict[str, list[float]] = {"on": [], "off": []}

@@ -99,8 +99,9 @@ def polyboard_configure_board(build):
         CC=literal(f"{prefix}gcc"), LINK=literal(f"{prefix}gcc"), AR=literal(f"{prefix}ar"),
         RANLIB=literal(f"{prefix}ranlib"), OBJCOPY=literal(f"{prefix}objcopy"),
         CPU_FLAGS=literals(build.cpu_flags),
-        CFLAGS=literals(board.c.cflags),
-        LINKFLAGS=["$CPU_FLAGS", *literals(board.c.linkflags)],
+        # the profile's flags after the board's (gcc takes the last -O); release adds none
+        CFLAGS=literals([*board.c.cflags, *build.profile.c_flags]),
+        LINKFLAGS=["$CPU_FLAGS", *literals([*board.c.linkflags, *build.profile.link_flags])],
         LIBS=[],
         BOARD_LIBFLAGS=literals(f"-l{lib}" for lib in board.c.libs),
         # -D flags of their own: SCons's CPPDEFINES would expand a define's value again.

@@ -192,7 +192,7 @@ def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[st
     # A program's link arguments go to the final crate only (``cargo rustc --bins -- ARGS``): in
     # RUSTFLAGS they would change the fingerprint of `core` and every dependency, and a staticlib
     # sharing the target folder would rebuild them all, alternately.
-    argv = [cargo, "rustc" if kind == "program" else "build", "--release", "--locked",
+    argv = [cargo, "rustc" if kind == "program" else "build", *build.profile.cargo_args(), "--locked",
             "--message-format=json-render-diagnostics",
             "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target]
     if kind == "staticlib":
@@ -240,17 +240,7 @@ def _crate(build, component) -> tuple[str, Path]:
     return crate_rel, crate_dir
 
 
-def lockfile(crate_dir: Path, root: Path) -> Path | None:
-    """The Cargo.lock that pins *crate_dir*'s dependencies: its own, or its workspace's above it
-    (not above the tree). polyboard never writes one: see docs/dependencies.md."""
-    root = root.resolve()
-    here = crate_dir
-    while True:
-        if (here / "Cargo.lock").is_file():
-            return here / "Cargo.lock"
-        if here == root or here.parent == here or not here.is_relative_to(root):
-            return None
-        here = here.parent
+lockfile = dependencies.cargo_lockfile  # also what `scons audit` reads (plugins/advisories.py)
 
 
 def _remap_flags(root: Path, build_std: bool) -> list[str]:
@@ -288,7 +278,8 @@ def _declare(build, component, kind: str) -> Artifact:
     job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
                    kind=kind, features=features, target_dir=target_dir, link_args=link_args,
                    build_name=component.name)
-    env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ()))
+    env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ())
+                         + ((build.profile.cargo_args(),) if build.profile.name != "release" else ()))
     sources = [env.File(node_name(p)) for p in crate_sources(crate_dir)]
     nodes = env.Cargo(outputs, sources, RUST_SIGNATURE=signature(env_signature), CARGO_JOB=job)
     # A failed cargo run keeps the previous library (nothing deleted): its record in .sconsign
@@ -513,7 +504,7 @@ def cargo_action(target, source, env):
     if kind == "program":
         # The linker's map, kept per board in cargo's folder: when cargo finds the program fresh
         # it does not link, and the map of its last link for this board is still the right one.
-        link_map = job.target_dir / "polyboard-maps" / board.id / f"{job.build_name}.map"
+        link_map = job.target_dir / "polyboard-maps" / build.folder / f"{job.build_name}.map"
         link_map.parent.mkdir(parents=True, exist_ok=True)
         argv += ["-C", f"link-arg=-Wl,-Map={link_map}"]
     child_env = dict(env["ENV"])

@@ -162,7 +162,7 @@ def polyboard_coverage(build, artifact):
     if not _enabled(build):
         return None
     if artifact.kind in GO_KINDS and not build.board.bare_metal:
-        data = Path(build.root) / "build" / build.board.id / "coverage" / f"{artifact.component}.data"
+        data = build.abspath("coverage", f"{artifact.component}.data")
         if data.exists():
             shutil.rmtree(data)
         data.mkdir(parents=True)

@@ -69,8 +69,12 @@ _QUOTED = re.compile(r'"([^"\n]+)"')
 def generate(env) -> None:
     """SCons tool: ``env.Go(target, sources, GO_JOB=..., GO_SIGNATURE=..., GOCOMSTR=...)``."""
     env.SetDefault(GOCOMSTR="GO      [$POLYBOARD_BOARD_ID] $TARGET",
-                   GOTESTCOMSTR="GOTEST  [$POLYBOARD_BOARD_ID] $TARGET")
-    env.Append(BUILDERS={"Go": GO_BUILDER})
+                   GOTESTCOMSTR="GOTEST  [$POLYBOARD_BOARD_ID] $TARGET",
+                   # profile release/size: the shipped program without symbols or debug sections
+                   # (what go's -ldflags=-s -w would give), from the <name>.debug go linked
+                   GOSTRIPCOM="$OBJCOPY --strip-all $SOURCE ${TARGET}.tmp",
+                   GOSTRIPCOMSTR="STRIP   [$POLYBOARD_BOARD_ID] $TARGET")
+    env.Append(BUILDERS={"Go": GO_BUILDER, "GoStrip": GO_STRIP_BUILDER})
 
 
 def exists(env) -> bool:
@@ -291,6 +295,7 @@ class GoJob:
     libs: tuple      # SCons nodes of the static libraries
     include_dirs: tuple = ()  # their header folders (absolute), for CGO_CFLAGS
     flags: tuple = ()  # build.go_flags: switched on by plugins (coverage=1: -cover)
+    shipped: str = ""  # the stripped program made from this one (profile release/size): gone if this fails
 
 
 def go_package(build, component, mode: str) -> GoPackage:
@@ -328,12 +333,18 @@ def _declare(build, component, mode: str) -> Artifact:
     module_dir, package_arg, libs, tags = package.module_dir, package.package, package.libs, list(package.tags)
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
     build.uses_tool("go", go, version_argv=[go, "version"])
+    strip = mode != "test" and build.profile.strip
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
-                libs=package.libraries, include_dirs=package.include_dirs, flags=tuple(build.go_flags))
+                libs=package.libraries, include_dirs=package.include_dirs, flags=tuple(build.go_flags),
+                shipped=str(build.abspath(component.name)) if strip else "")
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1, flags=job.flags)  # the flags, not the paths
     signature_text = repr((go_version(go), target_env(board, build.cpu_flags), command_line, os.path.relpath(module_dir, build.root),
                       [os.path.basename(str(lib.library)) for lib in libs]))
-    nodes = env.Go(build.path(component.name), list(package.sources), GO_SIGNATURE=literal(signature_text),
+    # A program shipped stripped (profile release/size) is linked as <name>.debug, which keeps the
+    # symbols and DWARF that the ABI check, the size attribution and gdb read; <name> is its copy
+    # without them. Go's own -ldflags=-s -w would leave no file with symbols at all.
+    linked = build.path(component.name + (".debug" if strip else ""))
+    nodes = env.Go(linked, list(package.sources), GO_SIGNATURE=literal(signature_text),
                    GO_JOB=job, GO_DISPLAY="$GOTESTCOMSTR" if mode == "test" else "$GOCOMSTR")
     if build.go_cache is not None:  # remote_cache=: go runs with the GOCACHEPROG helper, built first
         env.Requires(nodes, build.go_cache.helper(env, go, go_version(go)))
@@ -341,7 +352,11 @@ def _declare(build, component, mode: str) -> Artifact:
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS), package_dir=module_dir)
     extra = build.after_link(component.name, nodes[0])
-    return Artifact(component=component.name, kind=component.kind, nodes=list(nodes) + extra, program=nodes[0],
+    program, symbols = nodes[0], None
+    if strip:
+        program, symbols = env.GoStrip(build.path(component.name), nodes[0])[0], nodes[0]
+    return Artifact(component=component.name, kind=component.kind, nodes=[program, *nodes, *extra], program=program,
+                    symbols=symbols,
                     debug_sources=[(module_path(module_dir / "go.mod"), str(module_dir))],  # -trimpath names
                     package_dir=module_dir)
 
@@ -387,11 +402,15 @@ def go_action(target, source, env):
     with jobs.tokens(extra_wanted=jobs.size() - 1) as held:
         argv = go_argv(job.go, job.mode, tmp, job.package, list(job.tags), held, link_inputs, job.flags)
         what = "test binary" if job.mode == "test" else "program"
-        return spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
-                             nothing=f"go wrote no {what} for {job.package} (no test files?)")
+        status = spawn.produce(argv, env=child_env, cwd=str(job.module_dir), temporary=tmp, target=out,
+                               nothing=f"go wrote no {what} for {job.package} (no test files?)")
+    if status != 0 and job.shipped and os.path.exists(job.shipped):
+        os.remove(job.shipped)  # the stripped copy of the program that failed must not survive it either
+    return status
 
 
 GO_BUILDER = Builder(action=Action(go_action, "$GO_DISPLAY", varlist=["GO_SIGNATURE"]))
+GO_STRIP_BUILDER = Builder(action=spawn.committed("$GOSTRIPCOM", "$GOSTRIPCOMSTR"))
 
 
 # -- editors (scons ide) ----------------------------------------------------------------------------

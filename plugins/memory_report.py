@@ -48,7 +48,7 @@ def memory_report_action(target, source, env):
     board = env["POLYBOARD_BOARD"]
     used = region_usage(source[0].abspath, board.memory.regions)
     table = format_table(board, used)
-    print(f"Memory usage of {source[0]} ({board.id}):\n{table}", end="", flush=True)
+    print(f"Memory usage of {source[0]} ({board.id}{_profile_note(env)}):\n{table}", end="", flush=True)
     over = [r for r in board.memory.regions if used[r.name] > r.length]
     if over:
         detail = ", ".join(f"{r.name} by {used[r.name] - r.length} bytes" for r in over)
@@ -76,8 +76,14 @@ def polyboard_after_link(build, component, elf):
     return env.Command(build.path(f"{component}.memory.txt"), elf,
                        Action(memory_report_action, None, varlist=["MEMORY_REGIONS"]),
                        MEMORY_REGIONS=signature(board.memory.regions), POLYBOARD_BOARD=board,
-                       POLYBOARD_ON_RETRIEVE=print_cached_table,
+                       POLYBOARD_PROFILE=build.profile.name, POLYBOARD_ON_RETRIEVE=print_cached_table,
                        POLYBOARD_CHECK=1)  # images wait for it (BoardBuild.after_link)
+
+
+def _profile_note(env) -> str:
+    """``, profile debug`` in the table's title for another profile than the default (release)."""
+    profile = env.get("POLYBOARD_PROFILE", "release")
+    return "" if profile == "release" else f", profile {profile}"
 
 
 def _print_overflow_parts(elf_path: str, board, over) -> None:
@@ -103,7 +109,7 @@ def print_cached_table(node, env) -> None:
     elf = node.sources[0] if node.sources else node
     with open(node.get_abspath(), encoding="utf-8") as handle:
         table = handle.read()
-    print(f"Memory usage of {elf} ({env['POLYBOARD_BOARD'].id}, from the cache):\n{table}", end="", flush=True)
+    print(f"Memory usage of {elf} ({env['POLYBOARD_BOARD'].id}{_profile_note(env)}, from the cache):\n{table}", end="", flush=True)
 
 
 def _coverage_cell(coverage) -> str:

@@ -278,8 +278,9 @@ def polyboard_after_components(builds, root):
         nodes.append(node[0])
         reports.append(node[1])
     if len(nodes) > 1:
-        tree = builds[0].env.Command([node_name("#build/manifest.json"), node_name("#build/report.html")], list(nodes),
-                                     Action(tree_manifest_action, "MANIFEST build/manifest.json"))
+        suffix = builds[0].profile.folder_suffix  # build/manifest@debug.json: profiles never overwrite each other
+        tree = builds[0].env.Command([node_name(f"#build/manifest{suffix}.json"), node_name(f"#build/report{suffix}.html")],
+                                     list(nodes), Action(tree_manifest_action, f"MANIFEST build/manifest{suffix}.json"))
         nodes.append(tree[0])
         reports.append(tree[1])
     reports += _diff_report(builds, root, nodes)

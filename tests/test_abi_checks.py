@@ -252,7 +252,8 @@ def test_go_program_is_checked_against_cgos_view_and_deleted_on_a_mismatch(built
     assert result.returncode != 0, result.output
     assert "member 'min': @4 uint32 (C kernel.h) vs @8 uint32 (Rust KernStats)" in result.stderr
     assert "Go (cgo's Go type)" in result.stderr and "cgo's C" in result.stderr  # both views, side by side
-    assert not (tree / "build/rpi4/app").exists()  # never taken as up to date
+    assert not (tree / "build/rpi4/app.debug").exists()  # the checked program: never taken as up to date
+    assert not (tree / "build/rpi4/app").exists()  # nor a stripped copy of it
 
 
 def test_the_manifest_records_the_abi_the_memory_map_and_which_checks_ran(built_f4):

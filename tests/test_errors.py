@@ -461,6 +461,28 @@ CASES = [
                  id="abi-diff-bad-format"),
     pytest.param({}, ["board=stm32f4", "abi-diff", "baseline=old.json", "fail_on=changes"], {},
                  ["fail_on=changes:", "abi-diff fails on nothing or breaking; choose one of nothing, breaking"], id="abi-diff-bad-fail-on"),
+    # build profiles (docs/profiles.md) and the advisory audit (docs/audit.md)
+    pytest.param({}, ["board=stm32f4", "profile=fast"], {},
+                 ["profile=fast:", "'fast' is not valid; choose one of debug, release, size"], id="profile-unknown"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + '[profile.debug]\nc_flgs = ["-O1"]\n'}, ["board=c"], {},
+                 ["boards/c.toml: profile.debug.c_flgs:",
+                  "unknown key 'c_flgs'; valid keys in [profile.debug]: c_flags, link_flags, go_flags, cargo, unsupported"],
+                 id="board-profile-unknown-key"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + '[profile.size.cargo]\nopt_level = "q"\n'}, ["board=c"], {},
+                 ["boards/c.toml: profile.size.cargo.opt_level:", "'q' is not valid; choose one of '0', '1'"],
+                 id="board-profile-cargo-value"),
+    pytest.param({"boards/c.toml": CHILD_OF_STM32F4 + '[profile.debug]\nunsupported = "no room at -O0"\n'},
+                 ["board=c", "profile=debug"], {},
+                 ["boards/c.toml: profile.debug.unsupported:", "board c cannot be built with profile debug: no room at -O0"],
+                 id="board-profile-unsupported"),
+    pytest.param({}, ["board=stm32f4", "audit", "advisory_db=nowhere"], {},
+                 ["advisory_db=nowhere:", "no such folder; give a copy of the OSV database"], id="advisory-db-missing"),
+    pytest.param({"db/README": "not a database\n"}, ["board=stm32f4", "audit", "advisory_db=db"], {},
+                 ["advisory_db=db:", "not an advisory database: no crates.io/all.zip or Go/all.zip"],
+                 id="advisory-db-not-a-database"),
+    pytest.param({"db/Go/all.zip": "not a zip\n"}, ["board=stm32f4", "audit", "advisory_db=db"], {},
+                 ["advisory_db=db:", "not an advisory database: Go/all.zip is not a zip archive"],
+                 id="advisory-db-not-a-zip"),
 ]
 
 

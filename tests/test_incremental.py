@@ -134,7 +134,7 @@ def test_rust_edit_rebuilds_staticlib_and_relinks_dependents_only(all_boards, ed
     for board in MCU:
         assert {f"build/{board}/firmware.elf", f"build/{board}/firmware-test.elf"} <= rebuilt
     for board in LINUX:
-        assert {f"build/{board}/app", f"build/{board}/kern-test"} <= rebuilt
+        assert {f"build/{board}/app.debug", f"build/{board}/kern-test"} <= rebuilt
 
 
 def test_go_edit_rebuilds_only_go_programs(all_boards, edit):
@@ -144,7 +144,7 @@ def test_go_edit_rebuilds_only_go_programs(all_boards, edit):
     for board in MCU:
         assert not on(board, rebuilt), on(board, rebuilt)
     for board in LINUX:
-        assert f"build/{board}/app" in rebuilt
+        assert f"build/{board}/app.debug" in rebuilt  # relinked (app, its stripped copy, follows when the bytes changed)
         assert kinds(on(board, rebuilt)) - {"size"} == {"go"}, on(board, rebuilt)
 
 
@@ -159,7 +159,7 @@ def test_shared_header_edit_rebuilds_its_users_in_all_three_languages(all_boards
         assert f"build/{board}/obj/firmware/src/firmware/main.c.o" in objects  # C includes it
         assert not any("startup.c" in t for t in objects)  # startup.c does not include it
     for board in LINUX:
-        assert f"build/{board}/app" in rebuilt  # Go: cgo includes it
+        assert f"build/{board}/app.debug" in rebuilt  # Go: cgo includes it
 
 
 def test_board_file_edit_rebuilds_that_board_only(all_boards, edit):
@@ -209,7 +209,7 @@ def test_go_build_tag_option_rebuilds_only_go(all_boards):
         for board in MCU:  # only the manifest, which records the build's options
             assert on(board, rebuilt) <= {f"build/{board}/manifest.json", f"build/{board}/size-report.html"}
         for board in LINUX:
-            assert f"build/{board}/app" in rebuilt
+            assert f"build/{board}/app.debug" in rebuilt
             assert kinds(on(board, rebuilt)) - {"size"} == {"go"}
     finally:
         build(all_boards)

@@ -20,7 +20,7 @@ from polyboard_plugins import linker_script, memory_report
 from helpers import REPO, write
 
 BUILT_INS = {"c_toolchain", "cargo_builder", "linker_script", "firmware_image", "memory_report", "qemu_runner", "abi_checks", "tracing", "coverage", "size_report",
-             "shipped_boards"}
+             "shipped_boards", "build_profiles", "advisories"}
 RAISING_PLUGIN = '''\
 from polyboard import hookimpl
 

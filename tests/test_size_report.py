@@ -202,7 +202,7 @@ def test_every_mcu_region_adds_up_to_its_components(tree, board):
 @pytest.mark.parametrize("board", SESSION_LINUX)
 def test_a_go_program_is_split_by_package_and_crate(tree, board):
     data = assert_sizes_add_up(tree.path, board)
-    app = next(p for p in data["programs"] if p["path"] == f"build/{board}/app")
+    app = next(p for p in data["programs"] if p["path"] == f"build/{board}/app.debug")  # the file with symbols
     assert app["kind"] == "sections"
     text = next(r for r in app["regions"] if r["name"] == ".text")
     for component in ("runtime", "std", "main", "kernel", "core", "cgo"):

@@ -42,7 +42,7 @@ def tracing_symbols(elf: Path) -> set[str]:
 
 
 def test_release_images_hold_no_tracing_code(tree):
-    for program in ("stm32f4/firmware.elf", "stm32f4/firmware-test.elf", "rpi4/app", "lm3s6965/firmware.elf"):
+    for program in ("stm32f4/firmware.elf", "stm32f4/firmware-test.elf", "rpi4/app.debug", "lm3s6965/firmware.elf"):
         path = tree.path / "build" / program
         assert path.exists(), path
         assert tracing_symbols(path) == set(), f"{program} carries tracing code"
@@ -77,7 +77,7 @@ def test_trace_1_instruments_c_rust_and_go_and_prints_a_summary(built_scratch_tr
         boot = next(r for r in records if r["kind"] == "boot")
         assert 0 <= boot["main_us"] <= boot["end_us"], boot
         assert f"polyboard trace: {board} {component}" in result.stdout
-        assert tracing_symbols(tree / "build" / board / ("firmware.elf" if board == "stm32f4" else "app"))
+        assert tracing_symbols(tree / "build" / board / ("firmware.elf" if board == "stm32f4" else "app.debug"))
     assert calls["kern_crc32"]["calls"] == 65  # rpi4: 1 + 4 goroutines x 16 buffers
     stack = next(r for r in json.loads((tree / "build/stm32f4/firmware.trace.json").read_text())["records"]
                  if r["kind"] == "stack")

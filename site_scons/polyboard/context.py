@@ -15,6 +15,7 @@ import attrs
 
 from .board import Board
 from .errors import PolyboardError, ToolMissingError
+from .profiles import PROFILES, DEFAULT as DEFAULT_PROFILE, Profile
 
 
 class Skip(Exception):
@@ -49,6 +50,9 @@ class Artifact:
     # prefix "": the recorded names are relative to folder (a crate built with -Zremap-cwd-prefix);
     # otherwise names start with prefix (Go's -trimpath: the module path) and live in folder.
     debug_sources: list = attrs.field(factory=list)
+    # The file with the symbols and debug info of ``program`` when the program ships stripped
+    # (profile release/size: ``<name>.debug``); None when ``program`` itself has them.
+    symbols: Any = None
     # The folder whose manifest pins the component's dependencies (a crate's Cargo.toml and
     # Cargo.lock, a Go module's go.mod and go.sum): what `scons vendor`/`verify-deps` work on.
     package_dir: Any = None
@@ -85,6 +89,8 @@ class BoardBuild:
     go_flags: list = attrs.field(factory=list)        # Go: build flags of every Go program and test (-cover)
     rust_cache: Any = None  # remote_cache=: the Rust layer (sccache_layer.SccacheLayer) cargo runs rustc through
     offline: bool = False  # offline=1: no network; tools build from vendored sources (docs/dependencies.md)
+    # The build profile (profile=debug|release|size), resolved for this board (profiles.py):
+    profile: Profile = PROFILES[DEFAULT_PROFILE]
     tools: dict = attrs.field(factory=dict)  # name -> ToolUse: what toolchains.lock pins (toolchains.py)
     go_cache: Any = None  # remote_cache=: the Go layer, a go_cache_layer.GoCacheLayer (GOCACHEPROG)
 
@@ -99,14 +105,20 @@ class BoardBuild:
 
     @property
     def variant(self) -> str:
-        """The variant directory as an SCons top-relative path (``#build/<board>``)."""
-        return f"#build/{self.board.id}"
+        """The variant directory as an SCons top-relative path (``#build/<board>``; another profile
+        than release: ``#build/<board>@<profile>``, so profiles never overwrite each other)."""
+        return f"#build/{self.folder}"
+
+    @property
+    def folder(self) -> str:
+        """The variant directory's name under ``build/`` (``<board>`` or ``<board>@<profile>``)."""
+        return self.board.id + self.profile.folder_suffix
 
     def path(self, *parts: str) -> str:
         return "/".join((self.variant,) + parts)
 
     def abspath(self, *parts: str) -> Path:
-        return self.root / "build" / self.board.id / Path(*parts)
+        return self.root / "build" / self.folder / Path(*parts)
 
     def source(self, relative: str, *, key: str = "") -> Path:
         """Resolve a path from the SConstruct or a board file, refusing anything outside the tree."""

@@ -242,7 +242,9 @@ def debug_action(target, source, env) -> int:
     program = source[0].abspath
     emulator_argv = job.project.hooks.debug_server(board, program, list(job.artifact.args), port)
     folders, pairs = _sources(job)
-    gdb_argv = gdb.debug_argv(program, f"127.0.0.1:{port}", source_dirs=folders, substitutions=pairs,
+    # gdb reads the symbols from the file that has them (a stripped program's <name>.debug)
+    symbols = job.artifact.symbols.abspath if job.artifact.symbols is not None else program
+    gdb_argv = gdb.debug_argv(symbols, f"127.0.0.1:{port}", source_dirs=folders, substitutions=pairs,
                               sysroot=board.emulator.sysroot if board.emulator else "", script=job.script)
     print(f"polyboard: {board.id}: debug: {shlex.join(emulator_argv)}", flush=True)
     print(f"polyboard: {board.id}: debug: {shlex.join(gdb_argv)}", flush=True)

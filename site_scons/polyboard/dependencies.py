@@ -148,6 +148,19 @@ def verify_vendored_crates(vendor: Path, lockfiles: list[Path], root: Path) -> t
     return count, problems
 
 
+def cargo_lockfile(crate_dir: Path, root: Path) -> Path | None:
+    """The Cargo.lock that pins *crate_dir*'s dependencies: its own, or its workspace's above it
+    (not above the tree). polyboard never writes one: see docs/dependencies.md."""
+    root = root.resolve()
+    here = crate_dir
+    while True:
+        if (here / "Cargo.lock").is_file():
+            return here / "Cargo.lock"
+        if here == root or here.parent == here or not here.is_relative_to(root):
+            return None
+        here = here.parent
+
+
 def dependency_table(title: str, rows: list[tuple[str, str, str, str]]) -> str:
     """``verify-deps``'s listing: a title, then name, version, checksum, license per dependency."""
     rows = [("name", "version", "checksum", "license")] + sorted(rows)

@@ -18,8 +18,9 @@ def failed_targets(root: Path, board_ids: list[str]) -> dict[str, list[str]]:
     failed: dict[str, list[str]] = {}
     for failure in GetBuildFailures():
         path = Path(str(getattr(getattr(failure, "node", None), "abspath", "")))
+        folder = path.relative_to(root / "build").parts[0] if path.is_relative_to(root / "build") else ""
         for board_id in board_ids:
-            if path.is_relative_to(root / "build" / board_id):
+            if folder.partition("@")[0] == board_id:  # build/<board>/ or build/<board>@<profile>/
                 failed.setdefault(board_id, []).append(str(path.relative_to(root)))
     return {board: sorted(paths) for board, paths in failed.items()}
 
