@@ -95,7 +95,7 @@ def go_runner_a(tree, go_server, tmp_path_factory):
     are reused (cargo only copies the library out again) and go compiles everything."""
     a = copy_built_tree(tree.path, tmp_path_factory.mktemp("go-runner-a") / "tree")
     shutil.rmtree(a / "build" / ".gocache")
-    for product in (APP, "build/rpi4/kernel/libkernel.a"):
+    for product in (APP, APP + ".debug", "build/rpi4/kernel/libkernel.a"):  # app.debug: what go links
         (a / product).unlink()
     started = time.monotonic()
     result = run_scons(a, BOARD, "-j2", APP, f"remote_cache={go_server.url}")
@@ -121,7 +121,9 @@ def test_a_fresh_runner_gets_the_standard_library_from_gocacheprog(go_runner_a, 
                        env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.output
-    # The SCons layer brought the Rust library and the helper; go is the only process.
+    # The SCons layer brought the Rust library and the helper; go is the only process. (The edit
+    # adds a function nothing calls: go links the same app.debug, so the stripped app, whose
+    # signature is app.debug's content, comes from the store too.)
     assert "Retrieved `build/rpi4/kernel/libkernel.a' from the remote cache" in result.stdout, result.stdout
     assert f"Retrieved `{go_cache_layer.FOLDER}/gocacheprog' from the remote cache" in result.stdout
     programs = [(Path(p["argv"][0]).name, p["argv"][1]) for p in spawned_processes(spawn_log)]

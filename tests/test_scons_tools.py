@@ -55,7 +55,7 @@ def test_overridden_display_strings_are_printed(overridden):
     _, result, _ = overridden
     out = result.stdout
     for line in ("my-cargo <stm32f4> build/stm32f4/kernel/libkernel.a", "my-cargo <rpi4> build/rpi4/kernel/libkernel.a",
-                 "my-go <rpi4> build/rpi4/app", "my-link <stm32f4> build/stm32f4/firmware.elf",
+                 "my-go <rpi4> build/rpi4/app.debug", "my-link <stm32f4> build/stm32f4/firmware.elf",
                  "my-objcopy <stm32f4> build/stm32f4/firmware.bin", "my-objcopy <stm32f4> build/stm32f4/firmware.hex",
                  "my-gen <stm32f4> build/stm32f4/link.ld"):
         assert line in out.splitlines(), f"{line!r} not printed:\n{out}"
