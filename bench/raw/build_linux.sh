@@ -43,11 +43,12 @@ RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$OUT/target" \
     /usr/bin/cargo build --release -Zbuild-std=core --target "$TRIPLE" \
     --manifest-path "$SRC/kernel/Cargo.toml"
 
-# 2. Go app, linking libkernel.a through cgo. Go's build cache does not notice a changed C
+# 2. Go app, linking libkernel.a through cgo (kern.go has no #cgo lines: the include folder and
+#    the library come from CGO_CFLAGS/CGO_LDFLAGS, as polyboard passes them). Go's build cache does not notice a changed C
 #    library (`go help cache`): without the library's hash in the link flags, a Rust edit
 #    would leave a stale app. One sha256sum is the cheapest correct way to type it by hand.
 LIBHASH=$(sha256sum "$OUT/target/$TRIPLE/release/libkernel.a" | cut -c1-16)
 cd "$SRC/app"
 env CGO_ENABLED=1 GOOS=linux GOARCH="$GOARCH" "${GOARM_ENV[@]}" CC="$CC" \
-    CGO_LDFLAGS="-L$OUT/target/$TRIPLE/release" GOFLAGS=-mod=mod \
+    CGO_CFLAGS="-I$SRC/kernel/include" CGO_LDFLAGS="-L$OUT/target/$TRIPLE/release -lkernel" GOFLAGS=-mod=mod \
     go build -trimpath -ldflags="-X=main.kernelLibrary=$LIBHASH" -o "$OUT/app" .
