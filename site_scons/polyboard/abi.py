@@ -220,13 +220,11 @@ def _apply_debug_relocations(data: bytes) -> bytes | None:
     wide, order, machine, sections = found
     if any(s.name.startswith(".zdebug") for s in sections):
         return None
-    first = {}
-    for section in sections:
-        first.setdefault(section.name, section)
+    by_name = {section.name: section for section in sections}  # the last of a name, as pyelftools finds it
     relocations = [s for s in sections if s.type in (SHT_REL, SHT_RELA)]
     patched = None
     for name in DWARF_SECTIONS:
-        target = first.get(name)
+        target = by_name.get(name)
         if target is None:
             continue
         table = next((r for r in relocations if r.name in (".rel" + name, ".rela" + name)), None)
