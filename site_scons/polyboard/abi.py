@@ -691,7 +691,7 @@ def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[st
             continue  # no cgo type in it (most of the runtime, fmt, ...): not parsed
         address_size = unit["address_size"]
         origin = f"{label} ({language})"
-        dies = _go_struct_candidates(dwarf, unit) if language == "go" and go_may_hold is not _ANY_UNIT else None
+        dies = _go_struct_candidates(dwarf, unit) if language == "go" and go_may_hold is not _any_unit else None
         for die in unit.iter_DIEs() if dies is None else dies:
             tag = die.tag
             if tag == "DW_TAG_structure_type" and die.has_children and "DW_AT_declaration" not in die.attributes:
@@ -729,10 +729,8 @@ GO_CGO_TYPE = b"_Ctype_struct_"
 
 
 def _any_unit(unit) -> bool:
+    """The filter when cgo's names are in .debug_str: every unit is read, and walked."""
     return True
-
-
-_ANY_UNIT = _any_unit
 
 
 def _go_unit_filter(dwarf):
@@ -744,7 +742,7 @@ def _go_unit_filter(dwarf):
     puts names in .debug_str instead gets every unit read (correct, only slower)."""
     strings = dwarf.debug_str_sec
     if strings is not None and GO_CGO_TYPE in strings.stream.getvalue():
-        return _ANY_UNIT
+        return _any_unit
     stream = dwarf.debug_info_sec.stream
 
     def may_hold(unit) -> bool:
