@@ -189,7 +189,7 @@ def archive_float_abi(build, archive):
 def archive_float_abi_action(target, source, env):
     members = [[label, found.abi, found.detail]
                for label, data in abi.elf_inputs(source[0].abspath, str(source[0]))
-               for found in [abi.float_abi_of(abi.open_elf(data))]]
+               for found in [abi.float_abi_of_data(data)]]
     os.makedirs(os.path.dirname(target[0].abspath), exist_ok=True)
     manifest.write_json(target[0].abspath, {"archive": str(source[0]), "members": members})
     return 0
@@ -274,7 +274,7 @@ def float_abi_action(target, source, env):
                 members = json.load(handle)["members"]
             found_in = [(label, abi.FloatAbi(name, detail)) for label, name, detail in members]
         else:
-            found_in = [(label, abi.float_abi_of(abi.open_elf(data)))
+            found_in = [(label, abi.float_abi_of_data(data))
                         for label, data in abi.elf_inputs(node.abspath, str(node))]
         for label, found in found_in:
             lines.append(f"{label}: {found.abi or 'unknown'} ({found.detail})")

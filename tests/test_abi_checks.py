@@ -356,3 +356,39 @@ def test_a_rust_edit_reads_the_staticlib_once_for_every_program_that_links_it(f4
     assert failed.stdout.count("ABI     [stm32f4] build/stm32f4/abi/libkernel.a.layouts.json") == 1, failed.stdout
     assert failed.stderr.count("member 'count': @0 uint32 (C kernel.h) vs @0 uint16 (Rust KernStats)") == 2, \
         failed.stderr
+
+
+def test_the_float_abi_struct_reader_answers_as_pyelftools_on_the_built_tree(built_f4):
+    """Every member of the Rust staticlib (core's thousands of sections included) and every C
+    object of the firmware: the struct reader's answer is pyelftools' answer."""
+    from polyboard import abi
+
+    build = built_f4 / "build/stm32f4"
+    inputs = list(abi.elf_inputs(str(build / "kernel/libkernel.a"), "libkernel.a"))
+    assert len(inputs) >= 3  # the kernel, core, compiler_builtins
+    inputs += [item for path in sorted(build.rglob("*.o")) if "abi" not in path.parts
+               for item in abi.elf_inputs(str(path), path.name)]
+    assert len(inputs) >= 6
+    for label, data in inputs:
+        assert abi._arm_float_abi(data) is not None, label  # not handed to pyelftools
+        assert abi.float_abi_of_data(data) == abi.float_abi_of(abi.open_elf(data)), label
+
+
+def test_cgo_struct_types_found_by_name_are_the_ones_a_walk_finds(built_rpi4, monkeypatch):
+    """The Go program's cgo types are found by their names' bytes (abi._go_struct_candidates);
+    walking every DIE of the same units finds the same layouts."""
+    from polyboard import abi
+
+    data = (built_rpi4 / "build/rpi4/app.debug").read_bytes()
+    wanted = {"structs": {"kern_stats", "kern_missing"}, "functions": set(), "languages": ("go", "c")}
+    found = abi.read_dwarf(data, "app.debug", **wanted)
+    searched = []
+    real = abi._go_struct_candidates
+    monkeypatch.setattr(abi, "_go_struct_candidates", lambda *a: searched.append(real(*a)) or None)
+    walked = abi.read_dwarf(data, "app.debug", **wanted)
+    assert searched and all(dies is not None for dies in searched)  # the search ran on the Go units
+    assert abi.facts_to_data(found) == abi.facts_to_data(walked)
+    layout = found.structs[("go", "kern_stats")]
+    assert [(m.name, m.offset, m.type.describe()) for m in layout.members] == [
+        ("count", 0, "uint32"), ("min", 4, "uint32"), ("max", 8, "uint32"), ("mean", 12, "float32")]
+    assert ("c", "kern_stats") in found.structs and ("go", "kern_missing") not in found.structs

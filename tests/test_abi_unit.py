@@ -219,3 +219,129 @@ def test_riscv_objects_are_relocated_for_pyelftools(tmp_path):
     assert not facts.error
     assert [(m.name, m.offset) for m in facts.structs[("c", "pair")].members] == [("tag", 0), ("value", 4), ("scale", 8)]
     assert abi.format_signature(facts.functions[("c", "pair_value")]) == "uint32 pair_value(pointer(4), uint32)"
+
+
+# -- the struct reader of the float ABI (abi.float_abi_of_data) against pyelftools' reading -------
+
+NEWLIB = Path("/usr/lib/arm-none-eabi/newlib/thumb")
+NEWLIB_ARCHIVES = [NEWLIB / "v7e-m/nofp/libc.a", NEWLIB / "v7e-m+fp/hard/libc.a", NEWLIB / "v7e-m+fp/softfp/libm.a"]
+
+
+def both_readings(data: bytes) -> tuple[abi.FloatAbi, abi.FloatAbi]:
+    return abi.float_abi_of_data(data), abi.float_abi_of(abi.open_elf(data))
+
+
+@needs_arm
+@pytest.mark.parametrize("flags", [HARD, SOFT, ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=softfp", "-mfpu=fpv4-sp-d16"],
+                                   ["-mcpu=cortex-a7", "-marm", "-mfloat-abi=hard", "-mfpu=neon-vfpv4", "-mbig-endian"]],
+                         ids=["hard", "soft", "softfp", "big-endian-hard"])
+def test_the_struct_reader_answers_as_pyelftools(tmp_path, flags):
+    obj = compile_c(tmp_path, "f", "float f(float x) { return x * 2; }\n", flags)
+    data = obj.read_bytes()
+    fast, slow = both_readings(data)
+    assert abi._arm_float_abi(data) is not None  # read by the struct reader, not handed to pyelftools
+    assert fast == slow
+    assert fast.abi == ("soft" if "-mfloat-abi=hard" not in flags else "hard")
+
+
+@needs_arm
+def test_the_struct_reader_without_attributes_reads_the_header_flags(tmp_path):
+    obj = compile_c(tmp_path, "f", "int f(int x) { return x; }\n", HARD)
+    subprocess.run(["arm-none-eabi-objcopy", "--remove-section=.ARM.attributes", str(obj)], check=True)
+    data = obj.read_bytes()
+    fast, slow = both_readings(data)
+    assert abi._arm_float_abi(data) is not None
+    assert fast == slow and fast.detail.startswith("e_flags 0x05000000") and "no .ARM.attributes" in fast.detail
+
+
+@pytest.mark.skipif(not all(p.is_file() for p in NEWLIB_ARCHIVES), reason="newlib for arm-none-eabi is not installed")
+@pytest.mark.parametrize("archive", NEWLIB_ARCHIVES, ids=lambda p: "/".join(p.parts[-3:]))
+def test_the_struct_reader_answers_as_pyelftools_on_newlibs_objects(archive):
+    """Real objects, soft-float (nofp, softfp) and hard-float ones: the first 60 members."""
+    members = list(abi.elf_inputs(str(archive), archive.name))[:60]
+    assert len(members) == 60
+    answers = set()
+    for label, data in members:
+        fast, slow = both_readings(data)
+        assert fast == slow, label
+        answers.add(fast.abi)
+    # (the hard-float libc has members without a Tag_ABI_VFP_args, e.g. from assembly: "soft")
+    assert ("hard" in answers) == ("hard" in archive.parts) and "soft" in answers
+
+
+@pytest.mark.skipif(shutil.which("aarch64-linux-gnu-gcc") is None, reason="aarch64-linux-gnu-gcc is not installed")
+def test_the_struct_reader_leaves_other_machines_to_pyelftools(tmp_path):
+    source = tmp_path / "f.c"
+    source.write_text("float f(float x) { return x * 2; }\n")
+    obj = tmp_path / "f.o"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-c", "-o", str(obj), str(source)], check=True)
+    data = obj.read_bytes()
+    assert abi._arm_float_abi(data) is None
+    assert abi.float_abi_of_data(data) == abi.float_abi_of(abi.open_elf(data))
+
+
+def attributes_section(*attributes: bytes, vendor: bytes = b"aeabi") -> bytes:
+    """An .ARM.attributes section: version A, one vendor subsection, one file-scope list."""
+    body = b"".join(attributes)
+    file_list = b"\x01" + (5 + len(body)).to_bytes(4, "little") + body
+    subsection = vendor + b"\0" + file_list
+    return b"A" + (4 + len(subsection)).to_bytes(4, "little") + subsection
+
+
+def test_the_attributes_reader_on_crafted_sections():
+    # Tag_CPU_name "cortex-m4", Tag_compatibility 1 "gnu", Tag_ABI_VFP_args 1, Tag_ABI_enum_size 1
+    section = attributes_section(b"\x05cortex-m4\0", b"\x20\x01gnu\0", b"\x1c\x01", b"\x1a\x01")
+    data = b"pad" + section
+    assert abi._vfp_args(data, 3, len(section), "<") == 1
+    assert abi._vfp_args(attributes_section(b"\x1a\x01"), 0, len(attributes_section(b"\x1a\x01")), "<") == 0
+    for odd in (attributes_section(b"\x1c\x01", vendor=b"gnu"),     # another vendor: pyelftools reads it
+                attributes_section(b"\x41\x06\x01\0"),              # Tag_also_compatible_with
+                attributes_section(b"\x7f\x01"),                    # a tag pyelftools does not know
+                attributes_section(b"\x1c\x01")[:-1] + b"\x81"):    # an attribute past the list's end
+        with pytest.raises((ValueError, IndexError)):
+            abi._vfp_args(odd, 0, len(odd), "<")
+
+
+def dwarf_sections(dwarf) -> dict[str, bytes]:
+    return {name: getattr(dwarf, attribute).stream.getvalue()
+            for name, attribute in (("info", "debug_info_sec"), ("abbrev", "debug_abbrev_sec"),
+                                    ("str", "debug_str_sec"), ("line", "debug_line_sec"),
+                                    ("aranges", "debug_aranges_sec"), ("frame", "debug_frame_sec"),
+                                    ("eh_frame", "eh_frame_sec"), ("rnglists", "debug_rnglists_sec"),
+                                    ("line_str", "debug_line_str_sec"))
+            if getattr(dwarf, attribute) is not None}
+
+
+@pytest.mark.parametrize("compiler, flags", [
+    (ARM_GCC, HARD + ["-g"]),
+    (ARM_GCC, ["-mcpu=cortex-a7", "-marm", "-mbig-endian", "-g"]),
+    ("aarch64-linux-gnu-gcc", ["-g"]),  # RELA, with .eh_frame's PC-relative relocations
+], ids=["arm", "arm-big-endian", "aarch64"])
+def test_debug_sections_relocated_with_struct_are_pyelftools_relocated_ones(tmp_path, compiler, flags):
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} is not installed")
+    (tmp_path / "pair.h").write_text(HEADER)
+    source = tmp_path / "probe.c"
+    source.write_text(abi.probe_source(["pair.h"], ["pair_value"]) + "uint32_t use(struct pair *p) { return p->value; }\n")
+    out = tmp_path / "probe.o"
+    subprocess.run([compiler, *flags, "-fno-eliminate-unused-debug-types", f"-I{tmp_path}", "-c", "-o", str(out),
+                    str(source)], check=True)
+    data = out.read_bytes()
+    relocated = abi._debug_relocated(data)
+    assert relocated is not None and relocated is not data  # relocated here, not by pyelftools
+    ours = dwarf_sections(abi.dwarf_info(data, abi.open_elf(data)))
+    theirs = dwarf_sections(abi.open_elf(data).get_dwarf_info())
+    assert ours == theirs and ours["info"]
+    facts = abi.read_dwarf(data, "probe.o", structs={"pair"}, functions={"pair_value"})
+    assert [(m.name, m.offset) for m in facts.structs[("c", "pair")].members] == [("tag", 0), ("value", 4), ("scale", 8)]
+
+
+@needs_arm
+def test_a_linked_program_is_read_without_relocating(tmp_path):
+    source = tmp_path / "main.c"
+    source.write_text("int main(void) { return 0; }\n")
+    program = tmp_path / "main.elf"
+    subprocess.run([ARM_GCC, *HARD, "-g", "--specs=nosys.specs", "-o", str(program), str(source)], check=True)
+    data = program.read_bytes()
+    assert abi._debug_relocated(data) is data
+    assert dwarf_sections(abi.dwarf_info(data, abi.open_elf(data))) == dwarf_sections(abi.open_elf(data).get_dwarf_info())

@@ -8,8 +8,10 @@ starts a process or touches SCons; every function takes bytes or paths and retur
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import struct
 from typing import Iterator
 
 import attrs
@@ -105,9 +107,17 @@ _RISCV_DEBUG_RELOCATIONS = {
 
 
 def dwarf_info(data: bytes, elf):
-    """The DWARF of *elf* (read from *data*), its debug sections relocated. pyelftools relocates
-    them itself except for RISC-V objects: those are relocated here, then read unrelocated."""
+    """The DWARF of *elf* (read from *data*), its debug sections relocated. An ARM or AArch64
+    object's few relocation types are applied here with :mod:`struct` (pyelftools applies each
+    relocation through its whole machine dispatch: 0.05 s for one small Rust object), a file
+    without debug relocations is read as it is (pyelftools would look for them section by
+    section), anything else is relocated by pyelftools, except RISC-V objects (below)."""
     from elftools.common.exceptions import ELFRelocationError
+    relocated = _debug_relocated(data)
+    if relocated is data:
+        return elf.get_dwarf_info(relocate_dwarf_sections=False)
+    if relocated is not None:
+        return open_elf(relocated).get_dwarf_info(relocate_dwarf_sections=False)
     try:
         return elf.get_dwarf_info()
     except ELFRelocationError:
@@ -135,6 +145,123 @@ def dwarf_info(data: bytes, elf):
     return open_elf(bytes(patched)).get_dwarf_info(relocate_dwarf_sections=False)
 
 
+# The sections pyelftools reads as DWARF (ELFFile.get_dwarf_info), in its order
+DWARF_SECTIONS = (".debug_info", ".debug_aranges", ".debug_abbrev", ".debug_str", ".debug_line", ".debug_frame",
+                  ".debug_loc", ".debug_ranges", ".debug_pubtypes", ".debug_pubnames", ".debug_addr",
+                  ".debug_str_offsets", ".debug_line_str", ".debug_loclists", ".debug_rnglists", ".debug_sup",
+                  ".gnu_debugaltlink", ".debug_types", ".eh_frame")
+SHT_RELA, SHT_REL, SHT_SYMTAB, SHT_DYNSYM = 4, 9, 2, 11
+EM_ARM, EM_AARCH64 = 40, 183
+SHF_COMPRESSED = 0x800
+# The relocations applied with struct, as pyelftools' recipes compute them: machine -> (RELA?,
+# {type: (bytes, value)}); value: "stored" S + the stored value (REL), "addend" S + A, "pcrel" S + A - P
+_STRUCT_RELOCATIONS = {
+    EM_ARM: (False, {2: (4, "stored")}),                                        # R_ARM_ABS32
+    EM_AARCH64: (True, {257: (8, "addend"), 258: (4, "addend"), 261: (4, "pcrel")}),  # ABS64, ABS32, PREL32
+}
+
+
+@attrs.frozen
+class _SectionHeader:
+    name: str
+    type: int
+    flags: int
+    offset: int
+    size: int
+    link: int
+    entsize: int
+
+
+def _section_headers(data: bytes) -> tuple[bool, str, int, list[_SectionHeader]] | None:
+    """(64-bit?, byte order, e_machine, the section headers with their names), read with struct;
+    ``None`` for a file of another shape (extended section numbering included)."""
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+        return None
+    wide, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    machine, = struct.unpack_from(order + "H", data, 18)
+    if wide:
+        shoff, = struct.unpack_from(order + "Q", data, 40)
+        entsize, count, names_index = struct.unpack_from(order + "HHH", data, 58)
+        entry = order + "IIQQQQIIQQ"
+    else:
+        shoff, = struct.unpack_from(order + "I", data, 32)
+        entsize, count, names_index = struct.unpack_from(order + "HHH", data, 46)
+        entry = order + "10I"
+    if shoff == 0 or count == 0 or names_index >= count or entsize != struct.calcsize(entry):
+        return None
+    table = memoryview(data)[shoff:shoff + entsize * count]
+    if len(table) != entsize * count:
+        return None
+    raw = [(name, kind, flags, offset, size, link, item_size)
+           for name, kind, flags, _, offset, size, link, _, _, item_size in struct.iter_unpack(entry, table)]
+    strings_offset, strings_size = raw[names_index][3], raw[names_index][4]
+    strings = data[strings_offset:strings_offset + strings_size]
+
+    def name_at(position: int) -> str:
+        end = strings.index(b"\0", position)
+        return strings[position:end].decode("utf-8")
+    return wide, order, machine, [_SectionHeader(name_at(r[0]), *r[1:]) for r in raw]
+
+
+def _debug_relocated(data: bytes) -> bytes | None:
+    """*data* with its DWARF sections relocated as pyelftools relocates them: *data* itself when
+    they have no relocations, a patched copy for the ARM and AArch64 relocations above, ``None``
+    for anything else (pyelftools then relocates, or reports what it cannot)."""
+    try:
+        return _apply_debug_relocations(data)
+    except (struct.error, ValueError, IndexError):
+        return None
+
+
+def _apply_debug_relocations(data: bytes) -> bytes | None:
+    found = _section_headers(data)
+    if found is None:
+        return None
+    wide, order, machine, sections = found
+    if any(s.name.startswith(".zdebug") for s in sections):
+        return None
+    by_name = {section.name: section for section in sections}  # the last of a name, as pyelftools finds it
+    relocations = [s for s in sections if s.type in (SHT_REL, SHT_RELA)]
+    patched = None
+    for name in DWARF_SECTIONS:
+        target = by_name.get(name)
+        if target is None:
+            continue
+        table = next((r for r in relocations if r.name in (".rel" + name, ".rela" + name)), None)
+        if table is None:
+            continue
+        rela, recipes = _STRUCT_RELOCATIONS.get(machine, (None, None))
+        symtab = sections[table.link] if table.link < len(sections) else None
+        if recipes is None or (table.type == SHT_RELA) != rela or target.flags & SHF_COMPRESSED \
+                or symtab is None or symtab.type not in (SHT_SYMTAB, SHT_DYNSYM) or not symtab.entsize:
+            return None
+        if wide:
+            entry, shift, mask = order + ("QQq" if rela else "QQ"), 32, 0xFFFFFFFF
+            symbol_value = order + "8xQ"
+        else:
+            entry, shift, mask = order + ("IIi" if rela else "II"), 8, 0xFF
+            symbol_value = order + "4xI"
+        symbols = symtab.size // symtab.entsize
+        patched = patched if patched is not None else bytearray(data)
+        rows = memoryview(data)[table.offset:table.offset + table.size]
+        for row in struct.iter_unpack(entry, rows[:len(rows) - len(rows) % struct.calcsize(entry)]):
+            offset, info = row[0], row[1]
+            recipe = recipes.get(info & mask)
+            symbol = info >> shift
+            if recipe is None or symbol >= symbols or offset + recipe[0] > target.size:
+                return None  # pyelftools' to apply or to refuse
+            size, how = recipe
+            value, = struct.unpack_from(symbol_value, data, symtab.offset + symbol * symtab.entsize)
+            position = target.offset + offset
+            if how == "stored":
+                value += int.from_bytes(patched[position:position + size], "little" if order == "<" else "big")
+            else:
+                value += row[2] - (offset if how == "pcrel" else 0)
+            patched[position:position + size] = (value % (1 << (8 * size))).to_bytes(
+                size, "little" if order == "<" else "big")
+    return data if patched is None else bytes(patched)
+
+
 # -- float ABI (ARM) ---------------------------------------------------------------------------------
 
 EF_ARM_ABI_FLOAT_SOFT = 0x200
@@ -160,16 +287,10 @@ def expected_vfp_args(board_float_abi: str) -> str:
 
 def float_abi_of(elf) -> FloatAbi:
     """``Tag_ABI_VFP_args`` from ``.ARM.attributes`` (absent in the section: 0, base AAPCS, as
-    GNU ld reads it), else the EABI v5 header flags; ``None`` when the object has neither."""
-    flags = elf["e_flags"]
-    flag_abi = None
-    if flags & EF_ARM_EABIMASK == 0x05000000:
-        if flags & EF_ARM_ABI_FLOAT_HARD:
-            flag_abi = "hard"
-        elif flags & EF_ARM_ABI_FLOAT_SOFT:
-            flag_abi = "soft"
-    flag_text = f"e_flags 0x{flags:08x}" + (f" (EF_ARM_ABI_FLOAT_{flag_abi.upper()})" if flag_abi else "")
+    GNU ld reads it), else the EABI v5 header flags; ``None`` when the object has neither.
+    pyelftools' reading: :func:`float_abi_of_data` gives the same answer faster."""
     section = _arm_attributes(elf)
+    value = None
     if section is not None and hasattr(section, "iter_subsections"):
         value = 0
         for subsection in section.iter_subsections():
@@ -179,6 +300,20 @@ def float_abi_of(elf) -> FloatAbi:
                 for attribute in subsubsection.iter_attributes():
                     if attribute.tag == "TAG_ABI_VFP_ARGS":
                         value = attribute.value
+    return _float_abi(elf["e_flags"], value)
+
+
+def _float_abi(flags: int, value: int | None) -> FloatAbi:
+    """The float ABI from the ELF header flags and ``Tag_ABI_VFP_args`` (``None``: the object has
+    no ``.ARM.attributes``)."""
+    flag_abi = None
+    if flags & EF_ARM_EABIMASK == 0x05000000:
+        if flags & EF_ARM_ABI_FLOAT_HARD:
+            flag_abi = "hard"
+        elif flags & EF_ARM_ABI_FLOAT_SOFT:
+            flag_abi = "soft"
+    flag_text = f"e_flags 0x{flags:08x}" + (f" (EF_ARM_ABI_FLOAT_{flag_abi.upper()})" if flag_abi else "")
+    if value is not None:
         abi = VFP_ARGS.get(value, f"unknown ({value})")
         if flag_abi and flag_abi != abi and abi != "any":
             abi = flag_abi if value == 0 else abi
@@ -186,6 +321,121 @@ def float_abi_of(elf) -> FloatAbi:
     if flag_abi:
         return FloatAbi(flag_abi, flag_text)
     return FloatAbi(None, flag_text + ", no .ARM.attributes")
+
+
+def float_abi_of_data(data: bytes) -> FloatAbi:
+    """:func:`float_abi_of` for an ELF file's bytes, read with :mod:`struct`: the ELF header, the
+    section header table and ``.ARM.attributes`` only. pyelftools builds an object per section
+    header, and a Rust staticlib's members (``core`` with -ffunction-sections) have thousands:
+    0.3-0.5 s per archive on every Rust edit. A file this reader does not expect (not ARM, or an
+    attributes section of another shape than one ``aeabi`` file-scope list) is read by
+    pyelftools, so the answer is the same whatever the file."""
+    try:
+        found = _arm_float_abi(data)
+    except (struct.error, ValueError, IndexError):
+        found = None
+    return found if found is not None else float_abi_of(open_elf(data))
+
+
+
+
+def _arm_float_abi(data: bytes) -> FloatAbi | None:
+    """The fast path of :func:`float_abi_of_data`; ``None`` for a file it leaves to pyelftools."""
+    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] not in (1, 2):  # ELF32, either byte order
+        return None
+    order = "<" if data[5] == 1 else ">"
+    machine, = struct.unpack_from(order + "H", data, 18)
+    if machine != EM_ARM:
+        return None
+    flags, _, _, _, shentsize, shnum, _ = struct.unpack_from(order + "IHHHHHH", data, 36)
+    shoff, = struct.unpack_from(order + "I", data, 32)
+    if shoff == 0:
+        return _float_abi(flags, None)
+    if shentsize != 40:
+        return None
+    if shnum == 0:  # 0xff00 sections or more: the count is section 0's sh_size
+        shnum, = struct.unpack_from(order + "I", data, shoff + 20)
+    table = memoryview(data)[shoff:shoff + 40 * shnum]
+    if len(table) != 40 * shnum:
+        raise ValueError("section header table past the end of the file")
+    for _, sh_type, sh_flags, _, offset, size, _, _, _, _ in struct.iter_unpack(order + "10I", table):
+        if sh_type == SHT_ARM_ATTRIBUTES:
+            if sh_flags & SHF_COMPRESSED:
+                return None
+            return _float_abi(flags, _vfp_args(data, offset, size, order))
+    return _float_abi(flags, None)
+
+
+TAG_ABI_VFP_ARGS = 28
+_NTBS_TAGS = {4, 5, 67}           # Tag_CPU_raw_name, Tag_CPU_name, Tag_conformance: strings
+TAG_COMPATIBILITY, TAG_ALSO_COMPATIBLE_WITH = 32, 65
+
+
+@functools.cache
+def _arm_tags() -> frozenset[int]:
+    """pyelftools' build attribute tags (its enum): it raises on a tag outside them, so the struct
+    reader hands a section with such a tag to pyelftools."""
+    from elftools.elf.enums import ENUM_ATTR_TAG_ARM
+    return frozenset(ENUM_ATTR_TAG_ARM.values())
+
+
+def _uleb(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _ntbs_end(data: bytes, position: int, end: int) -> int:
+    """Past a NUL-terminated UTF-8 string (pyelftools decodes it: a bad one is its to report)."""
+    nul = data.index(b"\0", position, end)
+    data[position:nul].decode("utf-8")
+    return nul + 1
+
+
+def _vfp_args(data: bytes, offset: int, size: int, order: str) -> int:
+    """``Tag_ABI_VFP_args`` of an ``.ARM.attributes`` section (0 when the list lacks it), read as
+    pyelftools reads it; ``ValueError`` for a layout left to pyelftools (a second vendor
+    subsection, section- or symbol-scoped lists, an unknown tag)."""
+    end = offset + size
+    if end > len(data) or data[offset:offset + 1] != b"A":
+        raise ValueError("not a version A attributes section")
+    tags = _arm_tags()
+    length, = struct.unpack_from(order + "I", data, offset + 1)
+    if offset + 1 + length != end:
+        raise ValueError("more than one vendor subsection")
+    vendor_end = data.index(b"\0", offset + 5, end)
+    if data[offset + 5:vendor_end] != b"aeabi":
+        raise ValueError("another vendor's subsection")
+    position = vendor_end + 1
+    tag, position = _uleb(data, position)
+    if tag != 1 or position + 4 > end:  # Tag_File, then the list's size
+        raise ValueError("not one file-scope list")
+    list_size, = struct.unpack_from(order + "I", data, position)
+    if vendor_end + 1 + list_size != end:
+        raise ValueError("more than one attribute list")
+    position += 4
+    value = 0
+    while position < end:
+        tag, position = _uleb(data, position)
+        if tag not in tags or tag in (1, 2, 3, TAG_ALSO_COMPATIBLE_WITH):
+            raise ValueError(f"attribute tag {tag}")
+        if tag in _NTBS_TAGS:
+            position = _ntbs_end(data, position, end)
+        elif tag == TAG_COMPATIBILITY:
+            _, position = _uleb(data, position)
+            position = _ntbs_end(data, position, end)
+        else:
+            number, position = _uleb(data, position)
+            if tag == TAG_ABI_VFP_ARGS:
+                value = number
+    if position != end:
+        raise ValueError("attribute list overruns its section")
+    return value
 
 
 SHT_ARM_ATTRIBUTES = 0x70000003
@@ -441,7 +691,8 @@ def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[st
             continue  # no cgo type in it (most of the runtime, fmt, ...): not parsed
         address_size = unit["address_size"]
         origin = f"{label} ({language})"
-        for die in unit.iter_DIEs():
+        dies = _go_struct_candidates(dwarf, unit) if language == "go" and go_may_hold is not _any_unit else None
+        for die in unit.iter_DIEs() if dies is None else dies:
             tag = die.tag
             if tag == "DW_TAG_structure_type" and die.has_children and "DW_AT_declaration" not in die.attributes:
                 name = _name(die)
@@ -477,6 +728,11 @@ def _read_dwarf(data: bytes, label: str, *, structs: set[str], functions: set[st
 GO_CGO_TYPE = b"_Ctype_struct_"
 
 
+def _any_unit(unit) -> bool:
+    """The filter when cgo's names are in .debug_str: every unit is read, and walked."""
+    return True
+
+
 def _go_unit_filter(dwarf):
     """A test for Go units that may hold cgo's view of a C struct (``<pkg>._Ctype_struct_<name>``).
 
@@ -486,13 +742,54 @@ def _go_unit_filter(dwarf):
     puts names in .debug_str instead gets every unit read (correct, only slower)."""
     strings = dwarf.debug_str_sec
     if strings is not None and GO_CGO_TYPE in strings.stream.getvalue():
-        return lambda unit: True
+        return _any_unit
     stream = dwarf.debug_info_sec.stream
 
     def may_hold(unit) -> bool:
         stream.seek(unit.cu_offset)
         return GO_CGO_TYPE in stream.read(unit.size)
     return may_hold
+
+
+def _go_struct_candidates(dwarf, unit):
+    """The DIEs of a Go unit that may be cgo's struct types, found by their names' bytes instead
+    of walking the unit: Go's linker puts every type in one unit (the runtime's), whose walk cost
+    0.4-0.9 s per relink, for the few types cgo made.
+
+    Each struct DIE's name (DW_AT_name, DW_FORM_string, its first attribute in Go's abbreviations)
+    follows its one-byte abbreviation code: a name holds no byte below 0x20 and every struct code
+    is below it, so the name's first byte is the one after the last such byte before the match,
+    and that byte is a struct code where the match is a struct's name (else it is, e.g., the name
+    of a pointer type, ``*main._Ctype_struct_x``, and is skipped). The DIEs returned are checked
+    like walked ones (tag, name, declaration). ``None`` when the unit's abbreviations are not as
+    described: the caller walks the unit then."""
+    table = unit.get_abbrev_table()
+    abbreviations = getattr(table, "_abbrev_map", None)  # pyelftools' parsed table: code -> declaration
+    if not abbreviations:
+        return None
+    codes = set()
+    for code, declaration in abbreviations.items():
+        if declaration["tag"] != "DW_TAG_structure_type":
+            continue
+        specs = list(declaration.iter_attr_specs())
+        if code >= 0x20 or not specs or specs[0] != ("DW_AT_name", "DW_FORM_string"):
+            return None
+        codes.add(code)
+    stream = dwarf.debug_info_sec.stream
+    stream.seek(unit.cu_offset)
+    data = stream.read(unit.size)
+    first = unit.cu_die_offset - unit.cu_offset  # the unit's header is no DIE
+    dies = []
+    found = data.find(GO_CGO_TYPE)
+    while found >= 0:
+        start = found
+        while start > first and data[start - 1] >= 0x20:
+            start -= 1
+        if start > first and data[start - 1] in codes:
+            dies.append(unit.get_DIE_from_refaddr(unit.cu_offset + start - 1))
+        end = data.find(b"\0", found)
+        found = data.find(GO_CGO_TYPE, end) if end >= 0 else -1
+    return dies
 
 
 def normalise(name: str) -> str:
