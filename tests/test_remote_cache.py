@@ -4,8 +4,10 @@ Each server is Debian's nginx with WebDAV PUT, started by the test on 127.0.0.1 
 as a child process (``daemon off``, one process, logs and storage in the test's folder) and killed
 at the end. Runner A, a clean copy of the tree, builds stm32f4 and fills the store; runner B, a
 clean copy at another path with no build folder and no local cache, builds the same with no
-compiler process. Then the ways a cache server lets a build down: read-only runners, a stopped
-server, an unreachable host, refused uploads, a corrupt blob.
+compiler process. The Rust layer (sccache) for the staticlib's core, and for rpi4's Rust test
+(std and test built from source, one target only: a second runner A). Then the ways a cache
+server lets a build down: read-only runners, a stopped server, an unreachable host, refused
+uploads, a corrupt blob.
 """
 
 from __future__ import annotations
@@ -416,6 +418,51 @@ def test_sccache_serves_core_to_a_fresh_read_only_runner_after_a_rust_edit(runne
     again = run_scons(tree, BOARD, f"remote_cache={server.url}", env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
     assert again.returncode == 0 and "is up to date" in again.stdout, again.output
     assert spawned(spawn_log) == "" and not layers(again.stdout) and not SUMMARY.search(again.stdout)
+
+
+RUST_TEST = "build/rpi4/kernel-test/kernel-test"  # cargo test for aarch64, std and test built from source
+
+
+@pytest.fixture(scope="module")
+def rust_test_runner_a(server, tmp_path_factory):
+    """A clean tree that builds only rpi4's Rust test program (``cargo test
+    -Zbuild-std=std,panic_unwind,test``) through sccache: std, test and the crates they use
+    (core, alloc, libc, hashbrown, ...) for aarch64 go to the store; they are its only
+    cacheable compiles (build scripts and the kernel's test harness are executables, which
+    sccache does not cache). Only that target: no Go, no C, no staticlib. Returns runner A's
+    sccache counts; cargo's folder is dropped (about 400 MB)."""
+    tree = copy_tree(tmp_path_factory.mktemp("rust-test-runner-a") / "tree")
+    result = run_scons(tree, "board=rpi4", "-j2", RUST_TEST, f"remote_cache={server.url}")
+    shutil.rmtree(tree / "build" / ".cargo", ignore_errors=True)
+    assert result.returncode == 0, result.output
+    rust = layers(result.stdout)["Rust crates (sccache)"]
+    assert rust["hits"] == 0 and rust["errors"] == 0, rust
+    assert rust["misses"] >= 20 and rust["uploads"] == rust["misses"], rust  # std and the crates it uses (25)
+    return rust
+
+
+@pytest.mark.toolchain
+def test_sccache_serves_std_for_a_rust_test_to_a_fresh_runner(rust_test_runner_a, server, tmp_path):
+    """Runner B, at another path with no build folder and no local caches, after one Rust edit,
+    builds rpi4's Rust test: every crate runner A compiled through sccache (std, test, core,
+    alloc, their dependencies) is a hit, none is compiled; only the edited kernel's test
+    harness compiles (not cacheable, so neither a hit nor a miss). The test program linked from
+    those crates runs under qemu-aarch64."""
+    tree = copy_tree(tmp_path / "runner-b" / "a" / "different" / "path")
+    edit_rust(tree)
+    spawn_log = tmp_path / "spawn.log"
+    result = run_scons(tree, "board=rpi4", "-j2", RUST_TEST, f"remote_cache={server.url}",
+                       env=child_env(POLYBOARD_SPAWN_LOG=str(spawn_log)))
+    assert result.returncode == 0, result.output
+    rust = layers(result.stdout)["Rust crates (sccache)"]
+    assert rust == {"hits": rust_test_runner_a["misses"], "misses": 0, "errors": 0, "uploads": 0}, \
+        (rust, rust_test_runner_a)
+    assert re.search(rf"^CARGO +\[rpi4\] {RUST_TEST}$", result.stdout, re.MULTILINE), result.stdout
+    programs = [Path(p["argv"][0]).name for p in spawned_processes(spawn_log)]
+    assert programs == ["sccache", "cargo", "sccache", "sccache"], programs  # start, cargo test, stats, stop
+    run = subprocess.run(["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", str(tree / RUST_TEST)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "test result: ok" in run.stdout, run.stdout + run.stderr
 
 
 @pytest.mark.toolchain
