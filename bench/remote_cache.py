@@ -131,7 +131,8 @@ def measure(selection: str, work: Path):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", default="rpi4", help="the one-board selection (board ids, comma-separated); "
-                        "rpi4 builds every layer: C, Rust, its Rust test (std from source), Go")
+                        "rpi4 builds Rust (the staticlib's core and the Rust test's std from source) and Go; "
+                        "C compiles (ccache) are the microcontrollers' (stm32f4)")
     parser.add_argument("--all", action="store_true", help="also board=all")
     args = parser.parse_args()
     selections = [f"boards={args.boards}"] + (["board=all"] if args.all else [])
