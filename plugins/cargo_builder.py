@@ -482,6 +482,18 @@ def run_cargo(argv: list[str], child_env: dict, crate_dir: Path, label: str = ""
     return 0, messages
 
 
+def _through_rust_cache(rust_cache, argv: list[str], child_env: dict, target_dir: Path) -> None:
+    """Run rustc through the build's sccache (``remote_cache=``), when there is one and it runs.
+    sccache hashes every ``CARGO_*`` variable: the target folder as an argument
+    (``--target-dir``, right after cargo's subcommand) instead of ``CARGO_TARGET_DIR`` keeps the
+    checkout's path out of its keys, so a runner at another path gets hits."""
+    wrapper = rust_cache.cargo_env() if rust_cache is not None else {}
+    if wrapper:
+        child_env.update(wrapper)
+        child_env.pop("CARGO_TARGET_DIR", None)
+        argv[2:2] = ["--target-dir", str(target_dir)]
+
+
 def _label(target, source, env) -> str:
     """The progress line's prefix: the action's own display string (``$CARGOCOMSTR``)."""
     return env.subst("$CARGOCOMSTR", raw=1, target=target, source=source) or f"CARGO   {target[0]}"
@@ -515,13 +527,7 @@ def cargo_action(target, source, env):
     })
     if board.rust.build_std:
         child_env["RUSTC_BOOTSTRAP"] = "1"
-    wrapper = build.rust_cache.cargo_env() if build.rust_cache is not None else {}
-    if wrapper:
-        # rustc through sccache (remote_cache=). sccache hashes every CARGO_* variable: the
-        # target folder as an argument keeps the checkout's path out of its keys.
-        child_env.update(wrapper)
-        del child_env["CARGO_TARGET_DIR"]
-        argv[2:2] = ["--target-dir", str(job.target_dir)]
+    _through_rust_cache(build.rust_cache, argv, child_env, job.target_dir)
     status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), root,
                                  target_dir=job.target_dir)
     if status != 0:
@@ -599,6 +605,9 @@ class TestJob:
     build_std: bool = False
     linker: str = ""
     offline_config: str = ""  # offline=1: the cargo --config that points crates-io at vendor/rust
+    # remote_cache=: the Rust layer (sccache_layer.SccacheLayer) that target tests' rustc runs
+    # through, so std and test (-Zbuild-std) come from the store on a fresh runner
+    rust_cache: object = attrs.field(default=None, eq=False, repr=False)
 
 
 def _offline_config(build) -> str:
@@ -633,7 +642,8 @@ def declare_test(build, component):
         job = TestJob(root=build.root, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, features=features,
                       target_dir=build.root / "build" / ".cargo" / f"{board.rust.target}-tests",
                       rustc=rustc, triple=board.rust.target, build_std=bool(board.rust.build_std),
-                      linker=f"{board.c.prefix}gcc", offline_config=_offline_config(build))
+                      linker=f"{board.c.prefix}gcc", offline_config=_offline_config(build),
+                      rust_cache=build.rust_cache)
         program = env.File(build.path(component.name, component.name))
         env.CargoTest(program, sources,
                       RUST_TEST_SIGNATURE=signature(("target-test", crate_rel, features, board.rust, job.linker, cargo,
@@ -675,7 +685,9 @@ def test_action(target, source, env):
             argv.append("-Zbuild-std=std,panic_unwind,test")
             child_env["RUSTC_BOOTSTRAP"] = "1"
     child_env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join(_remap_flags(job.root, job.build_std))
-    status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), job.root)
+    _through_rust_cache(job.rust_cache, argv, child_env, job.target_dir)
+    status, messages = run_cargo(argv, child_env, job.crate_dir, _label(target, source, env), job.root,
+                                 target_dir=job.target_dir)
     if status != 0:
         return status
     executable = None

@@ -20,8 +20,12 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class LayerCounts:
-    """One layer's requests to the store in one build. ``None`` bytes: the client does not
-    count them (ccache and sccache report hits, not sizes)."""
+    """One layer's requests to the store in one build.
+
+    ``bytes_unknown``: why this layer has no byte counts (then ``bytes_down`` and ``bytes_up``
+    are None). ccache and sccache keep counters of requests and none of sizes, and they talk
+    to the server themselves, so polyboard cannot count for them; the line says so instead of
+    showing a number it does not have."""
 
     hits: int = 0
     misses: int = 0
@@ -30,11 +34,15 @@ class LayerCounts:
     bytes_down: int | None = 0
     bytes_up: int | None = 0
     local_hits: int | None = None  # served from the client's own local folder (Go's helper counts them)
+    bytes_unknown: str = ""
 
     def render(self) -> str:
         local = "" if self.local_hits is None else f"{self.local_hits} local hits, "
-        return (f"{self.hits} hits, {local}{self.misses} misses, {self.errors} errors, {self.uploads} uploads, "
-                f"{human_bytes(self.bytes_down)} down, {human_bytes(self.bytes_up)} up")
+        if self.bytes_unknown:
+            moved = f"bytes not counted ({self.bytes_unknown})"
+        else:
+            moved = f"{human_bytes(self.bytes_down)} down, {human_bytes(self.bytes_up)} up"
+        return f"{self.hits} hits, {local}{self.misses} misses, {self.errors} errors, {self.uploads} uploads, {moved}"
 
 
 Collector = Callable[[], "LayerCounts | None"]
@@ -75,9 +83,7 @@ class RemoteReport:
         sys.stdout.flush()
 
 
-def human_bytes(count: int | None) -> str:
-    if count is None:
-        return "? B"
+def human_bytes(count: int) -> str:
     if count < 1024:
         return f"{count} B"
     if count < 1024 * 1024:

@@ -173,10 +173,15 @@ def start_failure_reason(log: str) -> str:
     return lines[-1] if lines else "no message"
 
 
+# sccache 0.16's statistics (``--show-stats --stats-format=json``) count requests and their
+# durations; the only size in them is its local disk cache's (None with WebDAV storage).
+BYTES_UNKNOWN = "sccache 0.16 counts requests, not bytes"
+
+
 def counts_from_stats(stats: dict, *, upload: bool = True) -> LayerCounts:
-    """sccache's ``--show-stats --stats-format=json`` as the report's counts (sccache counts
-    requests, not bytes). A read-only store counts each compile's refused write as a write
-    error: on a read-only runner (``remote_cache_upload=0``) that is what was asked for."""
+    """sccache's ``--show-stats --stats-format=json`` as the report's counts. A read-only store
+    counts each compile's refused write as a write error: on a read-only runner
+    (``remote_cache_upload=0``) that is what was asked for."""
     def total(name: str) -> int:
         value = stats.get(name, 0)
         return sum(value.get("counts", {}).values()) if isinstance(value, dict) else int(value or 0)
@@ -185,4 +190,5 @@ def counts_from_stats(stats: dict, *, upload: bool = True) -> LayerCounts:
     if upload:
         errors += total("cache_write_errors")
     return LayerCounts(hits=total("cache_hits"), misses=total("cache_misses"), errors=errors,
-                       uploads=total("cache_writes"), bytes_down=None, bytes_up=None)
+                       uploads=total("cache_writes"), bytes_down=None, bytes_up=None,
+                       bytes_unknown=BYTES_UNKNOWN)
