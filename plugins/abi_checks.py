@@ -112,6 +112,24 @@ def _check_entry(mode: str, origin: str, skipped: str = "") -> dict:
     return entry
 
 
+_ACTIONS: dict = {}
+ABI_DISPLAY = "ABI     [$POLYBOARD_BOARD_ID] $TARGET"
+
+
+def _actions() -> dict:
+    """One SCons action per kind of check, shared by every board and program: SCons signs a
+    Python action by reading its function's code, about a millisecond per Action created,
+    which five per program made a visible part of a many-board null build."""
+    if not _ACTIONS:
+        _ACTIONS.update(
+            float=Action(float_abi_action, ABI_DISPLAY, varlist=["ABI_FLOAT_SIGNATURE"]),
+            layout=Action(layout_action, ABI_DISPLAY, varlist=["ABI_LAYOUT_SIGNATURE"]),
+            archive_float=Action(archive_float_abi_action, ABI_DISPLAY),
+            library_layouts=Action(library_layouts_action, ABI_DISPLAY, varlist=["ABI_CRATE_SIGNATURE"]),
+            probe=Action(probe_action, ABI_DISPLAY, varlist=["ABI_PROBE_SIGNATURE"]))
+    return _ACTIONS
+
+
 @hookimpl
 def polyboard_after_link(build, component, elf):
     modes = check_modes(build)
@@ -134,8 +152,7 @@ def polyboard_after_link(build, component, elf):
         check = env.Command(
             build.path("abi", f"{component}.float-abi.txt"),
             [archive_float_abi(build, s) if str(s).endswith(ARCHIVE_SUFFIXES) else s for s in inputs],
-            Action(float_abi_action, f"ABI     [{board.id}] $TARGET",
-                   varlist=["ABI_FLOAT_SIGNATURE"]),
+            _actions()["float"],
             ABI_FLOAT_SIGNATURE=signature((board.cpu.float_abi, modes["float_abi"])),
             POLYBOARD_BOARD=board, ABI_MODE=modes["float_abi"], POLYBOARD_CHECK=1)
         env.Depends(elf, check)  # before the link: GNU ld's own refusal is less clear
@@ -156,8 +173,7 @@ def polyboard_after_link(build, component, elf):
         libraries, check_sources = [], [elf]
     check = env.Command(
         build.path(f"{component}{manifest.ABI_RECORD_SUFFIX}"), check_sources,
-        Action(layout_action, f"ABI     [{board.id}] $TARGET",
-               varlist=["ABI_LAYOUT_SIGNATURE"]),
+        _actions()["layout"],
         ABI_LAYOUT_SIGNATURE=signature((modes["struct_layout"], modes["function_signature"], before_link,
                                         len(libraries), checks)),
         POLYBOARD_BOARD=board, ABI_MODES=modes, ABI_PROGRAM=None if before_link or not compare else elf,
@@ -182,7 +198,7 @@ def archive_float_abi(build, archive):
         relative = os.path.join("outside", os.path.basename(archive.abspath))
     target = env.File(build.path("abi", "float", relative + ARCHIVE_FLOAT_SUFFIX))
     if not target.has_builder():
-        env.Command(target, archive, Action(archive_float_abi_action, f"ABI     [{build.board.id}] $TARGET"))
+        env.Command(target, archive, _actions()["archive_float"])
     return target
 
 
@@ -207,8 +223,7 @@ def library_layouts(build, artifact):
         return target
     crate = os.path.relpath(artifact.debug_sources[0][1], build.root) if artifact.debug_sources else ""
     env.Command(target, [probe_object(build, artifact), artifact.library],
-                Action(library_layouts_action, f"ABI     [{build.board.id}] $TARGET",
-                       varlist=["ABI_CRATE_SIGNATURE"]),
+                _actions()["library_layouts"],
                 ABI_CRATE_SIGNATURE=signature(crate), ABI_CRATE=crate)
     return target
 
@@ -233,7 +248,7 @@ def probe_object(build, artifact):
     # The generated C is a declared target (cached and restored with the object, removed by -c);
     # GCC's -aux-info list holds absolute paths, so it lives in a temporary folder only.
     env.Command([target, env.File(node_name(target.abspath[:-2] + ".c"))], headers,
-                Action(probe_action, f"ABI     [{build.board.id}] $TARGET", varlist=["ABI_PROBE_SIGNATURE"]),
+                _actions()["probe"],
                 ABI_PROBE_SIGNATURE=signature((build.board.c, build.board.cpu, build.cpu_flags,
                                                [*build.board.defines, *build.defines],
                                                [os.path.relpath(d, build.root) for d in include_dirs])),
