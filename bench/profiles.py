@@ -8,9 +8,11 @@ table counts them) and the bytes of the shipped image (``firmware.bin``; on Linu
 program ``app``, stripped in release and size). Checks that ``size`` is the smallest on every
 board and says where it is not.
 
-Usage: ``nice -n 5 .venv/bin/python bench/profiles.py [--boards all]``; prints a Markdown table
-for docs/benchmarks.md (about 15 minutes on 2 cores, most of it `core` built per target and
-profile). ``--measure TREE --profiles debug,release`` prints the table of a tree already built.
+Usage: ``nice -n 5 .venv/bin/python bench/profiles.py [--boards all] [--profiles size]``; prints
+a Markdown table for docs/benchmarks.md (about 15 minutes per profile on 2 cores, most of it
+`core` built per target and profile). ``--tree DIR`` builds in DIR and keeps it (a tree already
+there is built again, incrementally: one profile now, another later, then one table of both);
+``--measure TREE --profiles debug,release`` prints the table of a tree already built.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, copy_reference_tree, scons
+from common import REPO, copy_reference_tree, scons_output
 
 PROFILES = ("debug", "release", "size")
 
@@ -64,6 +66,7 @@ def main() -> int:
     parser.add_argument("--measure", metavar="TREE", help="only print the table of a tree already built "
                         "with the profiles given by --profiles (builds and runs nothing)")
     parser.add_argument("--profiles", default=",".join(PROFILES))
+    parser.add_argument("--tree", metavar="DIR", help="build in DIR and keep it (reused when it holds a tree)")
     args = parser.parse_args()
     sys.path[:0] = [str(REPO / "site_scons"), str(REPO)]
     from polyboard.board_files import BoardCatalog
@@ -73,13 +76,24 @@ def main() -> int:
     if args.measure:
         print_table(Path(args.measure), board_ids, profiles)
         return 0
+    if args.tree:
+        tree = Path(args.tree)
+        build_and_run(tree if (tree / "SConstruct").is_file() else copy_reference_tree(tree), board_ids, profiles)
+        return 0
     with tempfile.TemporaryDirectory(prefix="polyboard-bench-") as tmp:
-        tree = copy_reference_tree(Path(tmp) / "tree")
-        for profile in profiles:
-            seconds = scons(tree, f"boards={','.join(board_ids)}", f"profile={profile}", "-j2", "run")
-            print(f"profile={profile}: every board built and run in {seconds:.0f} s", flush=True)
-        print_table(tree, board_ids, profiles)
+        build_and_run(copy_reference_tree(Path(tmp) / "tree"), board_ids, profiles)
     return 0
+
+
+def build_and_run(tree: Path, board_ids: list[str], profiles: tuple[str, ...]) -> None:
+    """Build and run every board in each profile (a failed build or run ends the benchmark), then
+    print the table."""
+    for profile in profiles:
+        seconds, output = scons_output(tree, f"boards={','.join(board_ids)}", f"profile={profile}", "-j2", "run")
+        ran = [line.strip() for line in output.splitlines() if line.strip().endswith(" failed")]
+        print(f"profile={profile}: {len(board_ids)} boards built and run in {seconds:.0f} s "
+              f"({ran[-1] if ran else 'no run summary'})", flush=True)
+    print_table(tree, board_ids, profiles)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from SCons.Action import Action
 from SCons.Builder import Builder
 from SCons.Scanner import Scanner
 
-from polyboard import PolyboardError, Skip, hookimpl
+from polyboard import PolyboardError, Skip, hookimpl, profiles
 from polyboard.component_options import option
 from polyboard.context import Artifact
 from polyboard.errors import action_error
@@ -73,10 +73,10 @@ def polyboard_register(registry):
     crate = option("crate", "string", "the crate's folder (with Cargo.toml), tree-relative; required")
     features = option("features", "strings", "cargo features to enable (checked against Cargo.toml)", [])
     registry.add_component_kind("rust_staticlib", declare_staticlib, help="a Rust staticlib for C/cgo", options=[
-        crate, features,
+        crate, features, profiles.COMPONENT_OPTION,
         option("lib_name", "string", "the library's name when it differs from the component's (`lib<name>.a`)")])
     registry.add_component_kind("rust_program", declare_program, help="a Rust bin crate that is the firmware", options=[
-        crate, features,
+        crate, features, profiles.COMPONENT_OPTION,
         option("link_script", "string", "the linker script passed as `-T` (cortex-m-rt's `link.x`, which includes "
                "the generated `memory.x`); `\"\"` leaves it to the crate's build.rs", "link.x"),
         option("test", "bool", "a test image: `scons test` runs it instead of `scons run`", False)])
@@ -187,12 +187,13 @@ def parse_depinfo(text: str) -> list[str]:
     return deps
 
 
-def _cargo_argv(build, crate_dir: Path, cargo: str, kind: str, features: list[str]) -> list[str]:
+def _cargo_argv(build, profile, crate_dir: Path, cargo: str, kind: str, features: list[str]) -> list[str]:
+    """*profile*: the board's profile refined for the component (profiles.for_component)."""
     board = build.board
     # A program's link arguments go to the final crate only (``cargo rustc --bins -- ARGS``): in
     # RUSTFLAGS they would change the fingerprint of `core` and every dependency, and a staticlib
     # sharing the target folder would rebuild them all, alternately.
-    argv = [cargo, "rustc" if kind == "program" else "build", *build.profile.cargo_args(), "--locked",
+    argv = [cargo, "rustc" if kind == "program" else "build", *profile.cargo_args(), "--locked",
             "--message-format=json-render-diagnostics",
             "--manifest-path", str(crate_dir / "Cargo.toml"), "--target", board.rust.target]
     if kind == "staticlib":
@@ -222,6 +223,7 @@ class CargoJob:
     target_dir: Path
     link_args: tuple = ()  # rust_program: see _program_link_args
     build_name: str = ""   # the component's name (rust_program's map file)
+    profile: object = None  # the build profile refined for this component (profiles.for_component)
 
 
 def _crate(build, component) -> tuple[str, Path]:
@@ -275,11 +277,15 @@ def _declare(build, component, kind: str) -> Artifact:
     config = repr((board.rust.target, board.rust.build_std, board.rust.rustflags, features, cargo, rustc))
     target_dir = build.root / "build" / ".cargo" / f"{board.rust.target}-{zlib.crc32(config.encode()):08x}"
     link_args = _program_link_args(build, component) if kind == "program" else ()
+    profile = profiles.for_component(build, component)
     job = CargoJob(build=build, crate_dir=crate_dir, crate_rel=crate_rel, cargo=cargo, rustc=rustc,
                    kind=kind, features=features, target_dir=target_dir, link_args=link_args,
-                   build_name=component.name)
+                   build_name=component.name, profile=profile)
+    # cargo's profile arguments join the signature unless they are the plain --release of a build
+    # before profiles existed (so such a tree is still up to date)
+    profile_args = profile.cargo_args()
     env_signature = repr((board.rust, features, kind, cargo, rustc) + ((link_args,) if link_args else ())
-                         + ((build.profile.cargo_args(),) if build.profile.name != "release" else ()))
+                         + ((profile_args,) if profile_args != ["--release"] else ()))
     sources = [env.File(node_name(p)) for p in crate_sources(crate_dir)]
     nodes = env.Cargo(outputs, sources, RUST_SIGNATURE=signature(env_signature), CARGO_JOB=job)
     # A failed cargo run keeps the previous library (nothing deleted): its record in .sconsign
@@ -503,7 +509,7 @@ def cargo_action(target, source, env):
     """Run cargo, take the artifact named by its JSON messages, keep its in-tree dep-info."""
     job = env["CARGO_JOB"]
     build, board, root, kind = job.build, job.build.board, job.build.root, job.kind
-    argv = _cargo_argv(build, job.crate_dir, job.cargo, kind, job.features)
+    argv = _cargo_argv(build, job.profile, job.crate_dir, job.cargo, kind, job.features)
     rustflags = list(board.rust.rustflags) + _remap_flags(root, bool(board.rust.build_std))
     if kind == "program":
         argv += ["--", *job.link_args]

@@ -17,10 +17,10 @@ import shutil
 
 from SCons.Builder import Builder
 
-from polyboard import PolyboardError, Skip, hookimpl, spawn
+from polyboard import PolyboardError, Skip, hookimpl, profiles, spawn
 from polyboard.component_options import option
 from polyboard.context import Artifact
-from polyboard.scons_data import node_name
+from polyboard.scons_data import literals, node_name
 
 
 @hookimpl
@@ -32,7 +32,8 @@ def polyboard_register(registry):
                                            "their include folders are on the include path", []),
                                     option("include", "strings", "more include folders, tree-relative", []),
                                     option("test", "bool", "a test image: `scons test` runs it instead of "
-                                           "`scons run`", False)])
+                                           "`scons run`", False),
+                                    profiles.COMPONENT_OPTION])
 
 
 OBJCOPY_BUILDER = Builder(action=spawn.committed("$OBJCOPYCOM", "$OBJCOPYCOMSTR"))
@@ -75,6 +76,9 @@ def declare_c_firmware(build, component):
     if not sources:
         raise PolyboardError(f"c_firmware {component.name!r} needs sources=[...]", where="SConstruct")
     env = build.env.Clone()
+    refinement = profiles.component_refinement(build, component)
+    if refinement is not None:  # after the board's and the profile's flags: gcc takes the last -O
+        env.Append(CFLAGS=literals(refinement.c_flags), LINKFLAGS=literals(refinement.link_flags))
     libs = [build.dependency(lib, f"c_firmware {component.name!r}") for lib in options.get("libs", [])]
     env.AppendUnique(CPPPATH=[d for lib in libs for d in lib.include_dirs] +
                      [env.Dir(node_name("#" + d)) for d in options.get("include", [])])
@@ -96,6 +100,9 @@ def polyboard_after_link(build, component, elf):
     if not build.board.bare_metal:
         return []
     env = build.env
+    # the tool that writes the flashed bytes is pinned like the compiler (toolchains.lock)
+    objcopy = str(env["OBJCOPY"])
+    build.uses_tool(objcopy, build.require_tool(objcopy, build.board.c.packages, f"to make the images of {component}"))
     base = build.path(component)
     images = []
     for suffix, fmt in ((".bin", "binary"), (".hex", "ihex")):

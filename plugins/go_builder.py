@@ -47,7 +47,7 @@ import attrs
 from SCons.Action import Action
 from SCons.Builder import Builder
 
-from polyboard import PolyboardError, Skip, dependencies, hookimpl, jobs, spawn
+from polyboard import PolyboardError, Skip, dependencies, hookimpl, jobs, profiles, spawn
 from polyboard.component_options import option
 from polyboard.board_files import GO_TAG_PATTERN
 from polyboard.context import Artifact
@@ -96,6 +96,7 @@ def polyboard_register(registry):
         option("package", "string", "the package to build, relative to `package_dir`", "."),
         option("libs", "components", "libraries for cgo (e.g. a `rust_staticlib`): polyboard passes their "
                "include folder, `-L` and `-l`, so the Go source needs only the `#include`", []),
+        profiles.COMPONENT_OPTION,
     ]
     registry.add_component_kind("go_program", declare_program, help="a Go (cgo) program for an embedded Linux board",
                                 options=go_options)
@@ -334,8 +335,10 @@ def _declare(build, component, mode: str) -> Artifact:
     go = build.require_tool(build.options.get("go") or "go", ("golang-go",), f"to build Go for board {board.id}")
     build.uses_tool("go", go, version_argv=[go, "version"])
     strip = mode != "test" and build.profile.strip
+    refinement = profiles.component_refinement(build, component)  # its go_flags after every plugin's
+    flags = (*build.go_flags, *(refinement.go_flags if refinement is not None else ()))
     job = GoJob(build=build, mode=mode, go=go, module_dir=module_dir, package=package_arg, tags=tuple(tags),
-                libs=package.libraries, include_dirs=package.include_dirs, flags=tuple(build.go_flags),
+                libs=package.libraries, include_dirs=package.include_dirs, flags=flags,
                 shipped=str(build.abspath(component.name)) if strip else "")
     command_line = go_argv("go", mode, "$TARGET", package_arg, tags, 1, flags=job.flags)  # the flags, not the paths
     signature_text = repr((go_version(go), target_env(board, build.cpu_flags), command_line, os.path.relpath(module_dir, build.root),
@@ -352,6 +355,10 @@ def _declare(build, component, mode: str) -> Artifact:
         return Artifact(component=component.name, kind=component.kind, nodes=list(nodes), program=nodes[0],
                         test=True, args=list(TEST_RUN_ARGS), package_dir=module_dir)
     extra = build.after_link(component.name, nodes[0])
+    # The shipped program is objcopy's output in release and size: pinned like the compiler
+    # (toolchains.lock), in every profile, so that one lock serves them all.
+    objcopy = str(env["OBJCOPY"])
+    build.uses_tool(objcopy, build.require_tool(objcopy, board.c.packages, f"to strip {component.name}"))
     program, symbols = nodes[0], None
     if strip:
         program, symbols = env.GoStrip(build.path(component.name), nodes[0])[0], nodes[0]

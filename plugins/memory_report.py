@@ -1,6 +1,7 @@
 """Memory report plugin: per-region usage read from the ELF with pyelftools, after every link.
 
-Each linked firmware gets ``<name>.memory.txt`` (the table; the seed of the artifact manifest).
+Each linked firmware gets ``<name>.memory.txt`` (the table, and the build profile it describes on
+its last line; the seed of the artifact manifest).
 Building it prints the table; a region over 100 % fails the build with the table and names the
 region, so an overflowing image is never reported as built. Also prints the run/test summary.
 """
@@ -32,7 +33,9 @@ def region_usage(elf_path: str, regions) -> dict[str, int]:
     return used
 
 
-def format_table(board, used: dict[str, int]) -> str:
+def format_table(board, used: dict[str, int], profile: str | None = None) -> str:
+    """The region table; with *profile*, a last line ``Profile: <name>`` says which build profile
+    it describes (``<name>.memory.txt``: the file must say it wherever it is copied to)."""
     rows = [("Region", "Used", "Size", "Use%")]
     for region in board.memory.regions:
         percent = 100.0 * used[region.name] / region.length
@@ -41,13 +44,15 @@ def format_table(board, used: dict[str, int]) -> str:
     lines = []
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+    if profile is not None:
+        lines.append(f"Profile: {profile}")
     return "\n".join(lines) + "\n"
 
 
 def memory_report_action(target, source, env):
     board = env["POLYBOARD_BOARD"]
     used = region_usage(source[0].abspath, board.memory.regions)
-    table = format_table(board, used)
+    table = format_table(board, used, env.get("POLYBOARD_PROFILE", "release"))
     print(f"Memory usage of {source[0]} ({board.id}{_profile_note(env)}):\n{table}", end="", flush=True)
     over = [r for r in board.memory.regions if used[r.name] > r.length]
     if over:
@@ -74,8 +79,9 @@ def polyboard_after_link(build, component, elf):
     env = build.env
 
     return env.Command(build.path(f"{component}.memory.txt"), elf,
-                       Action(memory_report_action, None, varlist=["MEMORY_REGIONS"]),
-                       MEMORY_REGIONS=signature(board.memory.regions), POLYBOARD_BOARD=board,
+                       Action(memory_report_action, None, varlist=["MEMORY_REGIONS", "MEMORY_PROFILE"]),
+                       MEMORY_REGIONS=signature(board.memory.regions), MEMORY_PROFILE=signature(build.profile.name),
+                       POLYBOARD_BOARD=board,
                        POLYBOARD_PROFILE=build.profile.name, POLYBOARD_ON_RETRIEVE=print_cached_table,
                        POLYBOARD_CHECK=1)  # images wait for it (BoardBuild.after_link)
 

@@ -36,7 +36,7 @@ def test_every_board_table_documents_exactly_its_keys():
 
     expected = {
         "Top-level keys": [f.name for f in attrs.fields(board_files._BoardSpec)
-                           if f.name not in ("cpu", "c", "rust", "go", "memory", "emulator", "flash", "checks")]
+                           if f.name not in ("cpu", "c", "rust", "go", "memory", "emulator", "flash", "checks", "profile")]
         + ["inherits", "abstract"],
         "### `[cpu]`": [f.name for f in attrs.fields(board.Cpu)],
         "### `[c]`": [f.name for f in attrs.fields(board.CToolchain)],
@@ -48,6 +48,8 @@ def test_every_board_table_documents_exactly_its_keys():
         "### `[emulator]`": [f.name for f in attrs.fields(board.Emulator)],
         "### `[flash]`": [f.name for f in attrs.fields(board.Flash)],
         "### `[checks]`": [f.name for f in attrs.fields(board.Checks)],
+        "### `[profile.<name>]`": [f.name for f in attrs.fields(board.ProfileRefinement)],
+        "The `[profile.<name>.cargo]` table": [f.name for f in attrs.fields(board.CargoSettings)],
     }
     tables = documented_tables()
     for intro, keys in expected.items():

@@ -58,7 +58,8 @@ def test_build_prints_the_region_table(tree, board):
     assert int(flash[1]) > 1000 and flash[2] == "B" and int(flash[3]) == FLASH[board][1]
     assert flash[5].endswith("%")
     table = (tree.path / "build" / board / "firmware.memory.txt").read_text()
-    assert [line.split() for line in table.splitlines()] == rows
+    *regions, profile = table.splitlines()
+    assert [line.split() for line in regions] == rows and profile == "Profile: release", table
 
 
 @pytest.mark.parametrize("board", ["stm32f4", "lm3s6965"])

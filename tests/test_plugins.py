@@ -232,7 +232,9 @@ def test_region_usage_and_table_on_a_real_elf(tree):
     assert [line.split()[0] for line in lines[1:]] == ["FLASH", "RAM", "CCM"]
     assert f"{used['FLASH']} B" in lines[1] and "1048576 B" in lines[1]
     assert lines[3].split()[-1] == "0.00%"
-    assert (tree.path / "build" / "stm32f4" / "firmware.memory.txt").read_text() == table
+    # the file is the table and, last, the profile it describes
+    assert (tree.path / "build" / "stm32f4" / "firmware.memory.txt").read_text() == table + "Profile: release\n"
+    assert memory_report.format_table(board, used, "release") == table + "Profile: release\n"
 
 
 class _EntryPoint:

@@ -27,16 +27,17 @@ RUN_TIMEOUT = 1800
 def profiled(tree, tmp_path_factory) -> SimpleNamespace:
     path = copy_built_tree(tree.path, tmp_path_factory.mktemp("profiles") / "tree")
     release_before = snapshot(path / "build" / "stm32f4")
-    runs, argvs = {}, {}
+    runs, argvs, builds = {}, {}, {}
     for profile in ("debug", "size"):
         log = path.parent / f"{profile}.spawn.log"
         # everything a default build makes (test images, manifest), then the run
         built = run_scons(path, BOARDS, f"profile={profile}", "-j2", timeout=RUN_TIMEOUT,
                           env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
         assert built.returncode == 0, built.output
+        builds[profile] = built
         runs[profile] = run_scons(path, BOARDS, f"profile={profile}", "-j2", "run", timeout=RUN_TIMEOUT)
         argvs[profile] = [p["argv"] for p in spawned_processes(log)]
-    return SimpleNamespace(path=path, runs=runs, argvs=argvs, release_before=release_before)
+    return SimpleNamespace(path=path, runs=runs, argvs=argvs, builds=builds, release_before=release_before)
 
 
 def sections(path: Path) -> set[str]:
@@ -59,6 +60,11 @@ def test_every_profile_builds_and_runs_beside_release(profiled, profile):
     assert snapshot(profiled.path / "build" / "stm32f4") == profiled.release_before
     manifest = json.loads((folder(profiled.path, "stm32f4", profile) / "manifest.json").read_text())
     assert manifest["options"]["profile"] == profile
+    # the memory table says which profile it describes, printed (by the build) and in its file
+    printed = profiled.builds[profile].stdout
+    assert f"Memory usage of build/stm32f4@{profile}/firmware.elf (stm32f4, profile {profile}):" in printed, printed
+    table = (folder(profiled.path, "stm32f4", profile) / "firmware.memory.txt").read_text()
+    assert table.startswith("Region") and table.splitlines()[-1] == f"Profile: {profile}", table
 
 
 def test_each_language_gets_the_profile_flags(profiled):
@@ -123,10 +129,74 @@ def test_a_board_refines_a_profile():
     from polyboard import profiles
 
     refinement = profiles.ProfileRefinement(c_flags=("-Og",), cargo=profiles.CargoSettings(opt_level="1"))
-    board = SimpleNamespace(id="b", path="boards/b.toml",
-                            table=lambda name: profiles.BoardProfiles(debug=refinement) if name == "profile" else None)
+    board = SimpleNamespace(id="b", path="boards/b.toml", profile=profiles.BoardProfiles(debug=refinement))
     debug = profiles.resolve("debug", board)
     assert debug.c_flags == ("-O0", "-g", "-Og")
     assert debug.cargo.opt_level == "1" and debug.cargo.panic == "abort"
     assert 'profile.dev.opt-level=1' in debug.cargo_args()
     assert profiles.resolve("release", board).cargo_args() == ["--release"]  # the default: as before profiles
+
+
+def test_a_shipped_board_refines_size_and_loads_without_the_plugin(scratch_tree):
+    """[profile] is core schema: microbit's refinement loads with build_profiles switched off."""
+    from polyboard.board_files import BoardCatalog
+    from helpers import REPO
+
+    microbit = BoardCatalog([REPO / "boards"], root=REPO).load("microbit")  # no plugin tables given
+    assert microbit.profile.size.cargo.opt_level == "s"
+    result = run_scons(scratch_tree, "board=microbit", "plugins=-build_profiles", "-n", timeout=300,
+                       env=child_env(POLYBOARD_DISABLE_PLUGIN_AUTOLOAD="1"))
+    assert result.returncode == 0, result.output
+    assert "LINK    [microbit] build/microbit/firmware.elf" in result.stdout  # release: the only profile then
+    refused = run_scons(scratch_tree, "board=microbit", "plugins=-build_profiles", "profile=size", "-n", timeout=300,
+                        env=child_env(POLYBOARD_DISABLE_PLUGIN_AUTOLOAD="1"))
+    assert refused.returncode == 2 and "unknown option 'profile'" in refused.stderr, refused.output
+
+
+def test_a_component_refines_a_profile_and_the_flags_reach_the_tools(profiled, tmp_path):
+    """profile= on components in the SConstruct: after the board's refinement, for that component
+    only, and only in that profile (release stays a null build)."""
+    path = copy_built_tree(profiled.path, tmp_path / "tree")
+    sconstruct = path / "SConstruct"
+    text = sconstruct.read_text()
+    for old, new in (
+            ('crate="src/kernel")', 'crate="src/kernel", profile={"size": {"cargo": {"opt_level": "s"}}})'),
+            ('"src/firmware/trace.c"],\n                   libs=[kernel])',
+             '"src/firmware/trace.c"],\n                   libs=[kernel], profile={"size": {"c_flags": ["-O2"]}})'),
+            ('project.go_program("app", package_dir="src/app", libs=[kernel])',
+             'project.go_program("app", package_dir="src/app", libs=[kernel], profile={"size": {"go_flags": ["-gcflags=-B"]}})')):
+        assert old in text, old
+        text = text.replace(old, new)
+    sconstruct.write_text(text)
+    log = tmp_path / "spawn.log"
+    built = run_scons(path, BOARDS, "profile=size", "-j2", timeout=RUN_TIMEOUT, env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert built.returncode == 0, built.output
+    argvs = [p["argv"] for p in spawned_processes(log)]
+    cargo = [a for a in argvs if Path(a[0]).name == "cargo" and "build" in a]
+    assert cargo and all('profile.size.opt-level="s"' in a and "profile.size.lto=true" in a for a in cargo), cargo
+    firmware = [a for a in argvs if a[0].endswith("gcc") and "-c" in a and any("/obj/firmware/" in s for s in a)]
+    tests = [a for a in argvs if a[0].endswith("gcc") and "-c" in a and any("/obj/firmware-test/" in s for s in a)]
+    assert firmware and {[f for f in a if f.startswith("-O")][-1] for a in firmware} == {"-O2"}, firmware
+    assert not tests  # firmware-test has no refinement: its objects were up to date
+    go = [a for a in argvs if Path(a[0]).name == "go" and "build" in a]
+    assert go and all("-gcflags=-B" in a for a in go), go
+    run = run_scons(path, "board=stm32f4", "profile=size", "run", timeout=RUN_TIMEOUT)
+    assert run.returncode == 0 and "1 passed, 0 failed" in run.stdout, run.output
+    # the release build does not see the size refinements: still a null build
+    null = tmp_path / "release.log"
+    again = run_scons(path, BOARDS, "-j2", env=child_env(POLYBOARD_SPAWN_LOG=str(null)))
+    assert again.returncode == 0 and spawned(null) == "", spawned(null)
+
+
+def test_the_objcopy_that_makes_shipped_bytes_is_locked(scratch_tree):
+    """toolchains.lock pins the objcopy of the images and of the stripped programs, in any profile."""
+    import tomllib
+
+    result = run_scons(scratch_tree, BOARDS, "profile=debug", "lock-toolchains", timeout=300)
+    assert result.returncode == 0, result.output
+    tools = tomllib.loads((scratch_tree / "toolchains.lock").read_text())["tools"]
+    for name, boards in (("arm-none-eabi-objcopy", ["stm32f4"]), ("aarch64-linux-gnu-objcopy", ["rpi4"])):
+        assert tools[name]["version"].startswith("GNU objcopy") and tools[name]["boards"] == boards, tools.get(name)
+    # a release build checks them against the lock: the same tools, nothing differs
+    checked = run_scons(scratch_tree, BOARDS, "-n", timeout=300)
+    assert checked.returncode == 0 and "toolchains.lock" not in checked.output, checked.output

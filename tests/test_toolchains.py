@@ -107,7 +107,8 @@ def test_lock_then_a_changed_tool_stops_the_build(built_scratch_tree: Path):
     tools = _lock(tree)
     assert {"arm-none-eabi-gcc", "aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc",
             "cargo", "rustc", "rust-src", "go", "qemu-system-arm", "qemu-arm", "qemu-aarch64",
-            "qemu-riscv64"} <= set(tools)
+            "qemu-riscv64", "arm-none-eabi-objcopy", "aarch64-linux-gnu-objcopy", "arm-linux-gnueabihf-objcopy",
+            "riscv64-linux-gnu-objcopy"} <= set(tools)
     assert tools["rustc"]["version"].startswith("rustc 1.")
     assert tools["go"]["version"].startswith("go version go1.")
     assert re.fullmatch(r"[0-9a-f]{64}", tools["cargo"]["sha256"])

@@ -172,6 +172,53 @@ class Checks:
     function_signature: CheckMode = "error"
 
 
+OptLevel = Literal["0", "1", "2", "3", "s", "z"]
+DebugInfo = Literal["true", "false", "line-tables-only", "limited", "full", "none"]
+Lto = Literal["true", "false", "fat", "thin", "off"]
+
+
+@attrs.frozen
+class CargoSettings:
+    """Cargo profile keys polyboard sets (``--config profile.<name>.<key>=...``); unset: the crate's.
+
+    Values are cargo's, written as strings (``"s"``, ``"true"``), so one type covers cargo's
+    mixed integer/boolean/string keys. ``panic`` is ``abort`` only: a ``no_std`` staticlib has no
+    unwinder."""
+
+    opt_level: OptLevel | None = None
+    debug: DebugInfo | None = None
+    lto: Lto | None = None
+    codegen_units: int | None = None
+    panic: Literal["abort"] | None = None
+
+
+@attrs.frozen
+class ProfileRefinement:
+    """One ``[profile.<name>]`` table: flags appended to the profile's, cargo keys overriding it.
+
+    ``unsupported`` says why the board cannot hold this profile (e.g. the firmware does not fit
+    its flash unoptimised): choosing it is then an error quoting the reason."""
+
+    c_flags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    link_flags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    go_flags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    cargo: CargoSettings | None = None
+    unsupported: str = ""
+
+
+@attrs.frozen
+class BoardProfiles:
+    """The ``[profile]`` table: a refinement per build profile (docs/profiles.md).
+
+    Part of the core schema, not of the build_profiles plugin's, so that a board file refining a
+    profile still loads with that plugin switched off (the refinement is then unused). Its field
+    names are the profile names (:data:`polyboard.profiles.NAMES`)."""
+
+    debug: ProfileRefinement | None = None
+    release: ProfileRefinement | None = None
+    size: ProfileRefinement | None = None
+
+
 @attrs.frozen
 class Board:
     """A concrete (non-abstract) board after inheritance has been applied."""
@@ -189,6 +236,7 @@ class Board:
     flash: Flash | None = None
     defines: tuple[str, ...] = ()
     checks: Checks = Checks()
+    profile: BoardProfiles = BoardProfiles()  # [profile.<name>]: refinements of the build profiles
     # Every file the board was merged from, child first: a change to any of them is a change
     # to this board (and only to the boards whose chain contains that file).
     sources: tuple[str, ...] = ()

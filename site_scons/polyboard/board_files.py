@@ -26,8 +26,8 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 
-from .board import (FLASH_METHOD_KEYS, Board, Checks, Cpu, CToolchain, Emulator, Flash, Go, Memory, MemoryRegion, Rust,
-                    Sections, split_server)
+from .board import (FLASH_METHOD_KEYS, Board, BoardProfiles, Checks, Cpu, CToolchain, Emulator, Flash, Go, Memory,
+                    MemoryRegion, Rust, Sections, split_server)
 from .errors import PolyboardError
 
 GOARCH_KNOWN = (
@@ -87,6 +87,7 @@ class _BoardSpec:
     flash: Flash | None = None
     defines: tuple[str, ...] = ()
     checks: Checks = Checks()
+    profile: BoardProfiles = BoardProfiles()
 
 
 # The top-level keys of a board file polyboard itself defines (plugins add tables beside them).
@@ -462,8 +463,39 @@ def _to_board(board_id: str, shown: str, spec: _BoardSpec, merged: dict, sources
     return Board(
         id=board_id, path=shown, description=spec.description, os=spec.os, cpu=spec.cpu, c=spec.c,
         rust=spec.rust, go=spec.go, memory=memory, emulator=spec.emulator, flash=spec.flash,
-        defines=spec.defines, checks=spec.checks, sources=tuple(reversed(sources)), data=_freeze(merged),
+        defines=spec.defines, checks=spec.checks, profile=spec.profile, sources=tuple(reversed(sources)),
+        data=_freeze(merged),
     )
+
+
+def _profile_problem(profiles: BoardProfiles) -> tuple[str, str] | None:
+    """(key, message) of a ``[profile]`` value a type cannot refuse, or None."""
+    for name, refinement in attrs.asdict(profiles, recurse=False).items():
+        cargo = refinement.cargo if refinement is not None else None
+        if cargo is not None and cargo.codegen_units is not None and cargo.codegen_units < 1:
+            return (f"profile.{name}.cargo.codegen_units",
+                    f"{cargo.codegen_units} is not valid; give a whole number >= 1 (cargo's codegen-units)")
+    return None
+
+
+def structure_profiles(value) -> BoardProfiles:
+    """A ``[profile]`` table given outside a board file (a component's ``profile=`` option in the
+    SConstruct), structured and checked exactly as a board file's: the same keys, the same
+    errors. Raises ``PolyboardError(message, key="profile.<name>...")``; the caller says where."""
+    def plain(item):  # the SConstruct is Python: tuples are arrays there too
+        if isinstance(item, dict):
+            return {key: plain(inner) for key, inner in item.items()}
+        return [plain(inner) for inner in item] if isinstance(item, (list, tuple)) else item
+
+    try:
+        profiles = _CONVERTER.structure(plain(value), BoardProfiles)
+    except Exception as exc:  # cattrs raises exception groups; keep the first leaf
+        key, message = _first_error(exc, "profile")
+        raise PolyboardError(message, key=key) from None
+    problem = _profile_problem(profiles)
+    if problem is not None:
+        raise PolyboardError(problem[1], key=problem[0])
+    return profiles
 
 
 def _depth(file: str, board: Board) -> int:
@@ -557,6 +589,9 @@ def _check(board: Board, origin: _Origins) -> None:
             if not any(flag.startswith(option) for flag in board.cpu.flags):
                 fail("cpu.flags", f"a {board.cpu.arch} board names its ISA and ABI in cpu.flags; "
                      f"{option}... is missing (e.g. \"{example}\")")
+    problem = _profile_problem(board.profile)
+    if problem is not None:
+        fail(*problem)
     if board.emulator is not None and board.os == "linux" and not board.emulator.sysroot:
         fail("emulator.sysroot", "a Linux user-mode emulator needs the target's sysroot (e.g. /usr/aarch64-linux-gnu)")
     if board.flash is not None:

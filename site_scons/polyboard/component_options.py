@@ -25,6 +25,7 @@ TYPES: dict[str, str] = {
     "components": "a list of components (what project.<kind>() returned)",
     "predicate": "a function of the board, returning True or False",
     "sizes": 'a dict of names to sizes (65536, "64 KiB", "80%")',
+    "profiles": "a dict of profile names to refinements, as a board's `[profile]` table",
 }
 
 
@@ -77,6 +78,8 @@ def _type_error(value: Any, expected: str) -> str | None:
                                     and all(isinstance(v, (int, str)) and not isinstance(v, bool)
                                             for v in value.values())):
         return 'a dict of names to sizes (65536, "64 KiB", "80%")'
+    if expected == "profiles" and not isinstance(value, dict):
+        return "a dict of profile names to refinements"
 
     return None
 
@@ -102,6 +105,12 @@ def check_options(kind: str, component: str, given: dict, declared: Iterable[Com
         if expected:
             raise PolyboardError(f"{name}= must be {expected}, got {type(value).__name__} {value!r}",
                                  where="SConstruct", key=f"{component}.{name}")
+        if spec.type == "profiles":  # the keys and values of a board's [profile] table, as strictly
+            from .board_files import structure_profiles
+            try:
+                structure_profiles(value)
+            except PolyboardError as error:
+                raise PolyboardError(error.message, where="SConstruct", key=f"{component}.{error.key}") from None
 
 
 def check_filters(component: str, given: dict, board_ids: Iterable[str], arches: Iterable[str]) -> None:

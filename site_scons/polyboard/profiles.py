@@ -2,7 +2,9 @@
 
 Why a table and not code: what a profile means for each language is a handful of flags, and a
 board file refines them (``[profile.debug] c_flags = [...]``) with the usual merge rules, so the
-values must be data the board loader can merge and check. The builders read the resolved
+values must be data the board loader can merge and check: the ``[profile.<name>]`` table is part
+of the core board schema (:class:`polyboard.board.BoardProfiles`), so a board file that refines a
+profile loads with the build_profiles plugin switched off too. The builders read the resolved
 :class:`Profile` from ``build.profile`` (a typed field of the build context); no builder knows
 the other languages' settings.
 
@@ -14,74 +16,42 @@ same folders (``build/<board>/``). The other profiles build in a sibling folder,
 
 from __future__ import annotations
 
-import typing
-
 import attrs
 
+from .board import BoardProfiles, CargoSettings, ProfileRefinement
+from .board_files import structure_profiles
+from .component_options import option
 from .errors import PolyboardError
 
-NAMES = ("debug", "release", "size")
+__all__ = ["NAMES", "DEFAULT", "PROFILES", "Profile", "CargoSettings", "ProfileRefinement", "BoardProfiles",
+           "resolve", "COMPONENT_OPTION", "component_refinement", "for_component"]
+
+# The board schema's [profile] table has one refinement per profile: its fields are the names.
+NAMES = tuple(field.name for field in attrs.fields(BoardProfiles))
 DEFAULT = "release"
 
-OptLevel = typing.Literal["0", "1", "2", "3", "s", "z"]
-DebugInfo = typing.Literal["true", "false", "line-tables-only", "limited", "full", "none"]
-Lto = typing.Literal["true", "false", "fat", "thin", "off"]
+
+def merged_cargo(base: CargoSettings, other: CargoSettings | None) -> CargoSettings:
+    """*base* with every key *other* sets overriding it (the merge rule of scalars)."""
+    if other is None:
+        return base
+    return CargoSettings(**{f.name: getattr(other, f.name) if getattr(other, f.name) is not None
+                            else getattr(base, f.name) for f in attrs.fields(CargoSettings)})
 
 
-@attrs.frozen
-class CargoSettings:
-    """Cargo profile keys polyboard sets (``--config profile.<name>.<key>=...``); unset: the crate's.
-
-    ``panic`` is ``abort`` only: a ``no_std`` staticlib has no unwinder."""
-
-    opt_level: OptLevel | None = None
-    debug: DebugInfo | None = None
-    lto: Lto | None = None
-    codegen_units: int | None = None
-    panic: typing.Literal["abort"] | None = None
-
-    def merged(self, other: "CargoSettings | None") -> "CargoSettings":
-        if other is None:
-            return self
-        return CargoSettings(**{f.name: getattr(other, f.name) if getattr(other, f.name) is not None
-                                else getattr(self, f.name) for f in attrs.fields(CargoSettings)})
-
-    def config_args(self, profile: str) -> list[str]:
-        """``--config`` arguments for cargo (values as TOML)."""
-        args = []
-        for field in attrs.fields(CargoSettings):
-            value = getattr(self, field.name)
-            if value is None:
-                continue
-            if field.name == "codegen_units" or value in ("true", "false") or value.isdigit():
-                text = str(value)
-            else:
-                text = f'"{value}"'
-            args += ["--config", f"profile.{profile}.{field.name.replace('_', '-')}={text}"]
-        return args
-
-
-@attrs.frozen
-class ProfileRefinement:
-    """One ``[profile.<name>]`` table of a board file: appended to (flags) or overriding the profile.
-
-    ``unsupported`` says why the board cannot hold this profile (e.g. the firmware does not fit
-    its flash unoptimised): choosing it is then an error quoting the reason."""
-
-    c_flags: tuple[str, ...] = ()
-    link_flags: tuple[str, ...] = ()
-    go_flags: tuple[str, ...] = ()
-    cargo: CargoSettings | None = None
-    unsupported: str = ""
-
-
-@attrs.frozen
-class BoardProfiles:
-    """A board file's ``[profile]`` table: a refinement per profile name."""
-
-    debug: ProfileRefinement | None = None
-    release: ProfileRefinement | None = None
-    size: ProfileRefinement | None = None
+def cargo_config_args(settings: CargoSettings, profile: str) -> list[str]:
+    """``--config profile.<profile>.<key>=<value>`` arguments for cargo (values as TOML)."""
+    args = []
+    for field in attrs.fields(CargoSettings):
+        value = getattr(settings, field.name)
+        if value is None:
+            continue
+        if field.name == "codegen_units" or value in ("true", "false") or value.isdigit():
+            text = str(value)
+        else:
+            text = f'"{value}"'
+        args += ["--config", f"profile.{profile}.{field.name.replace('_', '-')}={text}"]
+    return args
 
 
 @attrs.frozen
@@ -108,7 +78,7 @@ class Profile:
         args = ["--profile", self.cargo_profile]
         if self.cargo_profile not in ("dev", "release"):  # a custom cargo profile needs a base
             args += ["--config", f'profile.{self.cargo_profile}.inherits="release"']
-        return args + self.cargo.config_args(self.cargo_profile)
+        return args + cargo_config_args(self.cargo, self.cargo_profile)
 
     def refined(self, refinement: ProfileRefinement | None) -> "Profile":
         if refinement is None:
@@ -116,7 +86,7 @@ class Profile:
         return attrs.evolve(self, c_flags=self.c_flags + refinement.c_flags,
                             link_flags=self.link_flags + refinement.link_flags,
                             go_flags=self.go_flags + refinement.go_flags,
-                            cargo=self.cargo.merged(refinement.cargo))
+                            cargo=merged_cargo(self.cargo, refinement.cargo))
 
 
 # The profiles, as data. debug: unoptimised with full debug info in every language (Go's
@@ -138,19 +108,39 @@ def resolve(name: str, board) -> Profile:
     """The profile *name* for *board*, refined by its ``[profile.<name>]`` (if any)."""
     if name not in PROFILES:
         raise PolyboardError(f"{name!r} is not valid; choose one of {', '.join(NAMES)}", where=f"profile={name}")
-    table = board.table("profile")
-    refinement = getattr(table, name, None) if table is not None else None
+    refinement = getattr(board.profile, name)
     if refinement is not None and refinement.unsupported:
         raise PolyboardError(f"board {board.id} cannot be built with profile {name}: {refinement.unsupported}",
                              where=board.path, key=f"profile.{name}.unsupported")
     return PROFILES[name].refined(refinement)
 
 
-def check_table(value: BoardProfiles, board) -> None:
-    """Board-file check of ``[profile]``: the values a type cannot say."""
-    for name in NAMES:
-        refinement = getattr(value, name)
-        if refinement is not None and refinement.cargo is not None and refinement.cargo.codegen_units is not None \
-                and refinement.cargo.codegen_units < 1:
-            raise PolyboardError(f"{refinement.cargo.codegen_units} is not valid; give a whole number >= 1",
-                                 key=f"profile.{name}.cargo.codegen_units")
+# The component option of the kinds whose builders read the profile (c_firmware, rust_staticlib,
+# rust_program, go_program, go_test): the SConstruct refines a profile for one component.
+COMPONENT_OPTION = option(
+    "profile", "profiles", "refines build profiles for this component only, after the board's `[profile.<name>]`: "
+    "the same keys (`{\"size\": {\"cargo\": {\"opt_level\": \"s\"}}}`; docs/profiles.md)")
+
+
+def component_refinement(build, component) -> ProfileRefinement | None:
+    """The component's refinement of the profile being built (its ``profile=`` option), or None.
+
+    Applied after the board's: flags come last (gcc takes the last ``-O``), cargo keys override
+    the board's (the merge rules of board files: arrays add, scalars override)."""
+    given = component.options.get("profile")
+    if not given:
+        return None
+    name = build.profile.name
+    try:
+        refinement = getattr(structure_profiles(given), name)
+    except PolyboardError as error:  # checked when declared (component_options); kept for direct calls
+        raise PolyboardError(error.message, where="SConstruct", key=f"{component.name}.{error.key}") from None
+    if refinement is not None and refinement.unsupported:
+        raise PolyboardError(f"component {component.name} cannot be built with profile {name}: {refinement.unsupported}",
+                             where="SConstruct", key=f"{component.name}.profile.{name}.unsupported")
+    return refinement
+
+
+def for_component(build, component) -> Profile:
+    """``build.profile`` (the board's) refined by the component's ``profile=`` option."""
+    return build.profile.refined(component_refinement(build, component))
