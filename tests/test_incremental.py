@@ -109,7 +109,7 @@ def test_null_build_starts_no_process(all_boards, tmp_path):
     log = tmp_path / "spawn.log"
     trace = tmp_path / "strace.log"
     result = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=execve", "-o", str(trace),
+        ["strace", "-f", "-qq", "-e", "trace=execve,openat", "-o", str(trace),
          str(Path(shutil.which("scons", path=str(Path(__import__("sys").executable).parent)))),
          BOARDS, "-j2"],
         cwd=all_boards, env=child_env(POLYBOARD_SPAWN_LOG=str(log)), text=True,
@@ -120,6 +120,12 @@ def test_null_build_starts_no_process(all_boards, tmp_path):
     assert len(execs) == 1, "a null build started processes:\n" + "\n".join(execs)  # scons itself
     assert spawned(log) == "", spawned(log)
     assert "CARGO" not in result.stdout and "LINK" not in result.stdout
+    # ... and reads no built file: SCons would re-hash every file changed in the last two days
+    # (its max_drift), megabytes of libkernel.a and app.debug on each null build; their size and
+    # modification second prove them unchanged (polyboard/signatures.py).
+    opened = re.findall(r'openat\([^"]*"((?:[^"]*/)?build/[^"]*)"', trace.read_text())
+    read = [path for path in opened if path.endswith((".a", ".o", ".elf", ".debug", "/app", ".bin", ".hex"))]
+    assert not read, "a null build read built files:\n" + "\n".join(read)
 
 
 def test_rust_edit_rebuilds_staticlib_and_relinks_dependents_only(all_boards, edit):
