@@ -71,6 +71,11 @@ def memory_report_action(target, source, env):
     return 0
 
 
+# One action for every board: SCons signs a Python action by reading its function's code (about
+# a millisecond here), once per Action object.
+_MEMORY_REPORT_ACTION = Action(memory_report_action, None, varlist=["MEMORY_REGIONS", "MEMORY_PROFILE"])
+
+
 @hookimpl
 def polyboard_after_link(build, component, elf):
     board = build.board
@@ -79,7 +84,7 @@ def polyboard_after_link(build, component, elf):
     env = build.env
 
     return env.Command(build.path(f"{component}.memory.txt"), elf,
-                       Action(memory_report_action, None, varlist=["MEMORY_REGIONS", "MEMORY_PROFILE"]),
+                       _MEMORY_REPORT_ACTION,
                        MEMORY_REGIONS=signature(board.memory.regions), MEMORY_PROFILE=signature(build.profile.name),
                        POLYBOARD_BOARD=board,
                        POLYBOARD_PROFILE=build.profile.name, POLYBOARD_ON_RETRIEVE=print_cached_table,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SCONS, child_env, copy_tree, run_scons, write
+from helpers import SCONS, child_env, copy_built_tree, copy_tree, run_scons, write
 
 pytestmark = pytest.mark.toolchain
 
@@ -40,15 +40,12 @@ list kernel::crc32
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The reference tree with the programs flash and debug use (not the test binaries: the
-    kernel's unit tests build Rust's std from source, minutes that these tests do not need)."""
+def built(tree, tmp_path_factory) -> Path:
+    """A copy of the built session tree at another path: the images are bit-identical from any
+    checkout path, and the debugger must find the sources in this copy, not the session tree's."""
     folder = tmp_path_factory.mktemp("flash-debug")
-    tree = copy_tree(folder / "tree")
-    result = run_scons(tree, "boards=stm32f4,rpi4", "-j1", "build/stm32f4/firmware.elf", "build/rpi4/app")
-    assert result.returncode == 0, result.output
-    yield tree
-    shutil.rmtree(folder / "tree" / "build" / ".cargo", ignore_errors=True)
+    yield copy_built_tree(tree.path, folder / "tree")
+    shutil.rmtree(folder / "tree", ignore_errors=True)
 
 
 def free_port() -> int:

@@ -2,15 +2,14 @@
 (Cortex-M33 with FPU, ARMv8-M) and hifive1 (FE310, RV32IMAC with picolibc), each running the
 reference C + Rust firmware in QEMU.
 
-The boards are built once, in this module's own copy of the tree and in one scons run (each
-first build compiles Rust's ``core`` for a new target), not in the session tree that every
-other test waits for. Unit tests of the board data need no build.
+The boards are built once, with every other shipped board, in the session tree
+(tests/conftest.py), which check-board and the reproducibility proof read too. Unit tests of
+the board data need no build.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,10 +21,9 @@ from polyboard.errors import PolyboardError
 from polyboard_plugins.c_toolchain import cpu_flags
 from polyboard_plugins.linker_script import gnu_ld_script
 
-from helpers import REPO, copy_built_tree, copy_tree, run_scons, write
+from helpers import REPO, copy_built_tree, run_scons, write
 
 NEW_BOARDS = ("microbit", "mps2-an505", "hifive1")
-BUILD_TIMEOUT = 900   # three build-std `core`s on a shared 2-core machine
 RUN_TIMEOUT = 180
 CRC_LINE = "crc32(123456789) = cbf43926"
 # (FLASH origin, FLASH length, initial stack pointer = end of RAM)
@@ -95,14 +93,9 @@ def test_generated_script_collects_riscv_small_data_and_thread_locals(catalog):
 # -- built and run in QEMU --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def new_archs(tmp_path_factory) -> SimpleNamespace:
-    """A copy of the tree built for the three boards in one scons invocation."""
-    folder = tmp_path_factory.mktemp("new-archs")
-    path = copy_tree(folder / "tree")
-    result = run_scons(path, f"boards={','.join(NEW_BOARDS)}", "-j2", timeout=BUILD_TIMEOUT)
-    assert result.returncode == 0, f"building {', '.join(NEW_BOARDS)} failed:\n{result.output}"
-    yield SimpleNamespace(path=path, build=result, folder=folder)
-    shutil.rmtree(folder, ignore_errors=True)  # ~1 GB of build-std folders
+def new_archs(tree) -> SimpleNamespace:
+    """The session tree (tests/conftest.py), built for every shipped board: these three included."""
+    return tree
 
 
 @pytest.mark.toolchain

@@ -2,8 +2,8 @@
 
 Pure logic (the link-map reader, component names, budget values, diffs, manifest loading) is
 tested on small inputs; everything else on real builds: the session tree (stm32f4, lm3s6965 and
-the Linux boards), copies of it for edits, and tests/test_new_archs.py runs the same checks on
-microbit, mps2-an505 and hifive1. Manifests are validated with the ``jsonschema`` library against
+the Linux boards, and the three newer architectures), copies of it for edits; tests/test_new_archs.py
+runs the per-region checks on microbit, mps2-an505 and hifive1. Manifests are validated with the ``jsonschema`` library against
 docs/manifest.schema.json.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SESSION_BOARDS
 from helpers import REPO, child_env, copy_built_tree, run_scons, snapshot, spawned_processes, write
 from test_errors import assert_user_error
 
@@ -25,6 +26,7 @@ from polyboard.errors import PolyboardError
 SCHEMA = json.loads((REPO / "docs" / "manifest.schema.json").read_text(encoding="utf-8"))
 SESSION_MCU = ["stm32f4", "lm3s6965"]
 SESSION_LINUX = ["rpi3", "rpi4", "visionfive2"]
+SESSION_ALL = SESSION_BOARDS.split(",")
 
 
 def validate(data: dict) -> None:
@@ -215,8 +217,6 @@ def whole_build(tree):
     """The session tree's build/manifest.json and report.html as the session's build wrote them:
     another test's multi-board run on the shared tree (e.g. the Linux boards' tests) rewrites them
     for its own boards. Everything else is up to date, so this rebuilds those two files only."""
-    from conftest import SESSION_BOARDS
-
     result = run_scons(tree.path, f"boards={SESSION_BOARDS}", "-j2", timeout=900)
     assert result.returncode == 0, result.output
     return tree
@@ -227,7 +227,7 @@ def test_the_whole_build_has_one_manifest_of_every_board(whole_build):
     tree = whole_build
     data = json.loads((tree.path / "build" / "manifest.json").read_text(encoding="utf-8"))
     validate(data)
-    assert sorted(data["boards"]) == sorted(SESSION_MCU + SESSION_LINUX)
+    assert sorted(data["boards"]) == sorted(SESSION_ALL)
     for board, entry in data["boards"].items():
         assert entry == json.loads((tree.path / "build" / board / "manifest.json").read_text(encoding="utf-8"))
 
@@ -490,7 +490,7 @@ def test_the_html_report_shows_every_board_region_and_component_in_a_browser(who
     assert dumped.returncode == 0, dumped.stderr
     found = _Segments(dumped.stdout)
     assert found.rendered, "the page's script did not run"
-    boards = ["stm32f4"] if page.startswith("build/stm32f4") else sorted(SESSION_MCU + SESSION_LINUX)
+    boards = ["stm32f4"] if page.startswith("build/stm32f4") else sorted(SESSION_ALL)
     assert sorted(found.boards) == boards
     expected_regions, expected_segments = [], []
     for board in boards:

@@ -19,7 +19,6 @@ This module only talks HTTP and keeps counts; :mod:`polyboard.cache` hooks it in
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import sys
 import tempfile
@@ -222,7 +221,9 @@ class RemoteStore:
                 f"{s.errors} errors, {s.uploads} uploads, {human_bytes(s.bytes_down)} down, {human_bytes(s.bytes_up)} up")
 
     # -- HTTP --
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> "http.client.HTTPConnection":
+        import http.client  # here, not at the top: every build imports this module, few use it
+
         conn = getattr(self._local, "conn", None)
         if conn is None:
             cls = http.client.HTTPSConnection if self.endpoint.scheme == "https" else http.client.HTTPConnection
@@ -241,6 +242,8 @@ class RemoteStore:
         headers = {"User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Length"] = str(len(body))
+        import http.client
+
         for attempt in (1, 2):
             reused = getattr(self._local, "conn", None) is not None
             try:

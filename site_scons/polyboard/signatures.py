@@ -10,7 +10,11 @@ Two rules on top of SCons's own content signatures:
   sources and SCons would call the target up to date (SCons bug tracker #2718). So a target
   whose content hash differs from the one recorded for it is rebuilt.
 
-A target is hashed only when its size and whole-second mtime cannot tell (see target_is_stale).
+A target is hashed only when its size and whole-second mtime cannot tell (see target_is_stale),
+and so is a dependency: SCons would otherwise re-read every file changed in the last two days
+(its ``max_drift``) on each build, among them the large intermediate files (``libkernel.a``,
+``app.debug``) that several nodes depend on: most of a null build's reading (see
+reuse_recorded_signature).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import threading
 from . import scons_compat
 
 _VERIFIED: dict[int, bool] = {}
+_REUSED: set[int] = set()
 _RECORD_SECOND: int | None = None
 _LOCK = threading.Lock()
 
@@ -67,8 +72,49 @@ def target_is_stale(target) -> bool:
     return stale
 
 
+def recorded_signature_if_unchanged(node) -> str | None:
+    """The content signature SCons recorded for the file *node*, when its size and modification
+    second are still the recorded ones and the record was not taken in the second .sconsign was
+    last written (target_is_stale's proof); None when only reading the file can tell."""
+    record = scons_compat.recorded_info(node)
+    recorded = getattr(record, "csig", None)
+    size, second = getattr(record, "size", None), getattr(record, "timestamp", None)
+    if not recorded or size is None or second is None:
+        return None
+    try:
+        stat = os.stat(node.get_abspath())
+    except OSError:
+        return None
+    if size != stat.st_size or second != int(stat.st_mtime):
+        return None
+    if second >= _record_second(node.fs.Dir("#").get_abspath()):
+        return None
+    return recorded
+
+
+def reuse_recorded_signature(dependency) -> None:
+    """Give *dependency* its recorded content signature when the file is provably unchanged, so
+    SCons's ``get_csig`` does not hash it. A file built in this run has a fresh signature
+    already (SCons clears and recomputes it after the build), which this leaves alone."""
+    key = id(dependency)
+    with _LOCK:
+        if key in _REUSED:
+            return
+        _REUSED.add(key)
+    node = scons_compat.as_file(dependency) if scons_compat.may_be_file_node(dependency) else None
+    if node is None or not node.exists():
+        return
+    ninfo = node.get_ninfo()
+    if getattr(ninfo, "csig", None):
+        return
+    recorded = recorded_signature_if_unchanged(node)
+    if recorded:
+        ninfo.csig = recorded
+
+
 def decide(dependency, target, prev_ni, repo_node=None) -> bool:
     """SCons Decider: has *dependency* changed for *target* (or is *target* itself untrustworthy)?"""
     if target_is_stale(target):
         return True
+    reuse_recorded_signature(dependency)
     return dependency.changed_content(target, prev_ni, repo_node)
