@@ -12,7 +12,10 @@ import sys
 
 from .scons_compat import CacheDir, build_env_of, cache_enabled, executing_actions, printing_actions
 
-from .remote_cache import RemoteStore
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the remote store is imported by the builds that use one (start-up time)
+    from .remote_cache import RemoteStore
 
 
 class ReportingCacheDir(CacheDir):

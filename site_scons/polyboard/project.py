@@ -23,11 +23,10 @@ from .context import BoardBuild, Component, Skip
 from .errors import PolyboardError, SConstructError, action_error, stop
 from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
-from .remote_cache import RemoteStore, parse_url
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
 from . import (board_check, board_import, board_scaffold, component_options, debugging, failures, ide, jobs,
-               listing, reference, remote_layers, scons_compat, signatures, source_date, spawn, status, toolchains,
+               listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains,
                verbs)
 
 DEFAULT_BOARD = "stm32f4"
@@ -205,7 +204,10 @@ class Project:
             check_cache_dir(cache, where=given, readonly=bool(S.GetOption("cache_readonly")))
             cache = node_name(cache)  # SCons reads the folder's name like a node's
         remote = self._remote_store()
-        layers = remote_layers.start(remote, self.root, boards, self._child_env(), self.arguments) if remote else None
+        layers = None
+        if remote:  # imported here: the HTTP client and the four layers cost every other build ~15 ms
+            from . import remote_layers
+            layers = remote_layers.start(remote, self.root, boards, self._child_env(), self.arguments)
         cache_class = remote_cache_dir(remote) if remote else ReportingCacheDir
         if cache or remote:
             S.CacheDir(cache or None, cache_class)
@@ -232,7 +234,7 @@ class Project:
             self.builds.append(build)
         self.components: list[Component] = []
 
-    def _remote_store(self) -> RemoteStore | None:
+    def _remote_store(self) -> "RemoteStore | None":
         """The store of ``remote_cache=`` (or ``POLYBOARD_REMOTE_CACHE``), None without one. Its
         counts are printed when the build ends."""
         url = self.arguments.get("remote_cache") or os.environ.get("POLYBOARD_REMOTE_CACHE")
@@ -240,6 +242,8 @@ class Project:
         if not url:
             return None
         given = f"remote_cache={url}" if self.arguments.get("remote_cache") else f"POLYBOARD_REMOTE_CACHE={url}"
+        from .remote_cache import RemoteStore, parse_url
+
         return RemoteStore(parse_url(url, where=given), upload=upload)
 
     def _answer_queries(self, targets: list[str]) -> dict[str, str]:
