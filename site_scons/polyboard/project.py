@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SCons.Action import Action
 
@@ -28,6 +28,9 @@ from .tree_lock import lock_tree
 from . import (board_check, board_import, board_scaffold, component_options, debugging, failures, ide, jobs,
                listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains,
                verbs)
+
+if TYPE_CHECKING:  # imported by builds with remote_cache= only (start-up time)
+    from .remote_cache import RemoteStore
 
 DEFAULT_BOARD = "stm32f4"
 CORE_OPTIONS = {
@@ -234,7 +237,7 @@ class Project:
             self.builds.append(build)
         self.components: list[Component] = []
 
-    def _remote_store(self) -> "RemoteStore | None":
+    def _remote_store(self) -> RemoteStore | None:
         """The store of ``remote_cache=`` (or ``POLYBOARD_REMOTE_CACHE``), None without one. Its
         counts are printed when the build ends."""
         url = self.arguments.get("remote_cache") or os.environ.get("POLYBOARD_REMOTE_CACHE")

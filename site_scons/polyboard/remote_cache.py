@@ -25,9 +25,13 @@ import tempfile
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import PolyboardError
 from .remote_report import human_bytes
+
+if TYPE_CHECKING:
+    import http.client
 
 CONNECT_TIMEOUT = 2.0  # seconds: a server that does not answer costs this once per run
 IO_TIMEOUT = 10.0  # seconds per read/write on an open connection: a stalled server is bounded
@@ -221,7 +225,7 @@ class RemoteStore:
                 f"{s.errors} errors, {s.uploads} uploads, {human_bytes(s.bytes_down)} down, {human_bytes(s.bytes_up)} up")
 
     # -- HTTP --
-    def _connection(self) -> "http.client.HTTPConnection":
+    def _connection(self) -> http.client.HTTPConnection:
         import http.client  # here, not at the top: every build imports this module, few use it
 
         conn = getattr(self._local, "conn", None)
