@@ -28,9 +28,9 @@ import time
 from SCons.Action import Action
 
 from .scons_data import signature
+from .verb_names import CHECK_BOARD
 from . import failures, jobs, spawn
 
-CHECK_BOARD = "check-board"
 TAIL_LINES = 8  # the emulator's last lines kept in run.json
 NOTABLE = re.compile(r"fatal|panic|error|abort|FAIL", re.IGNORECASE)
 
@@ -144,7 +144,7 @@ def memory_map_checks(elf_path: str, board) -> list[dict]:
                               + (f"{reset:#x}" if reset is not None else "missing (nothing loaded there)")
                               + (" (Thumb, inside " + code.name + ")" if table_ok else "")))
             rows.append(check("initial SP at top of RAM", initial_sp == top,
-                              f"word 0 = " + (f"{initial_sp:#x}" if initial_sp is not None else "missing")
+                              "word 0 = " + (f"{initial_sp:#x}" if initial_sp is not None else "missing")
                               + f", top of {stack.name} = {top:#x}"))
         else:
             entry = elf.header["e_entry"]

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from .errors import PolyboardError
 
-IMPORT_BOARD = "import-board"
 # CPU name (PlatformIO build.cpu, probe-rs core type) -> the shipped board a new board inherits.
 PLATFORMIO_BASES = {"cortex-m0": "microbit", "cortex-m0plus": "microbit", "cortex-m3": "lm3s6965",
                     "cortex-m4": "stm32f4", "cortex-m7": "stm32f4", "cortex-m33": "mps2-an505",

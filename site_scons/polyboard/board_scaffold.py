@@ -18,7 +18,6 @@ import attrs
 from .board_files import BOARD_ID_PATTERN, BOARD_ID_RULE, BoardCatalog
 from .errors import PolyboardError
 
-NEW_BOARD = "new-board"
 # Inherited values worth seeing in the new file (as comments): what identifies the chip and runs it.
 SHOWN_KEYS = ("cpu.", "rust.target", "go.", "emulator.program", "emulator.machine", "flash.method",
               "flash.openocd_target", "flash.probe_rs_chip")

@@ -29,8 +29,8 @@ import attrs
 from . import gdb, jobs, spawn
 from .board import split_server
 from .errors import PolyboardError
+from .verb_names import DEBUG, FLASH
 
-FLASH, DEBUG = "flash", "debug"
 VERBS = (FLASH, DEBUG)
 INTERACTIVE_TIMEOUT = 3600  # seconds: an interactive debug session (timeout= overrides)
 GRACE = 5  # seconds the emulator gets to end by itself once gdb has detached or exited

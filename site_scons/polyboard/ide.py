@@ -21,9 +21,9 @@ import json
 from pathlib import Path
 
 from .errors import PolyboardError
+from .verb_names import IDE
 from . import spawn
 
-IDE = "ide"
 DATABASE = "compile_commands.json"
 SETTINGS = ".vscode/settings.json"
 MANAGED = "polyboard.managedKeys"  # the keys the last `scons ide` wrote, replaced by the next one

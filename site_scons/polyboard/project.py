@@ -25,9 +25,12 @@ from .plugins import AUTOLOAD_VARIABLE, Hooks, load_plugins, new_manager
 from .registry import Registry
 from .scons_data import literal, node_name
 from .tree_lock import lock_tree
-from . import (board_check, board_import, board_scaffold, component_options, debugging, failures, ide, jobs,
-               listing, reference, scons_compat, signatures, source_date, spawn, status, toolchains,
-               verbs)
+from . import component_options, failures, jobs, scons_compat, signatures, source_date, spawn, status, toolchains
+from .verb_names import CHECK_BOARD, DEBUG, FLASH, IDE, IMPORT_BOARD, NEW_BOARD, RUN, TEST
+
+# The modules that carry out a verb (verbs, debugging, ide, board_check, reference, listing,
+# board_scaffold, board_import) are imported where their verb is asked for: a plain build needs
+# none of them, and its start-up is mostly imports (verb_names.py).
 
 if TYPE_CHECKING:  # imported by builds with remote_cache= only (start-up time)
     from .remote_cache import RemoteStore
@@ -60,8 +63,9 @@ CORE_OPTIONS = {
     "toolchains": "how a build treats tools that differ from toolchains.lock: error (default), warn, off",
     "offline": "1 to build with no network: cargo --offline and Go -mod=vendor from `scons vendor`'s copies",
 }
-RUN_VERBS = ("run", "test")
-VERBS = RUN_VERBS + debugging.VERBS + (ide.IDE, board_check.CHECK_BOARD)
+RUN_VERBS = (RUN, TEST)
+TOOL_VERBS = (FLASH, DEBUG)  # debugging.py
+VERBS = RUN_VERBS + TOOL_VERBS + (IDE, CHECK_BOARD)
 LIST = "list"  # prints the selected boards (after shard=), builds nothing: for CI fan-out
 LOCK_TOOLCHAINS = "lock-toolchains"  # writes toolchains.lock (toolchains.py)
 # Questions about the board data: answered from the board files alone (no board is configured,
@@ -72,7 +76,7 @@ COMPONENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Words of the command line that a board id (a file name, and an SCons alias) must not shadow
 # (the verbs plugins add are reserved too, when the board files are read).
 # Targets that write a board file into the tree's boards/ (nothing is built; board_scaffold.py).
-WRITERS = (board_scaffold.NEW_BOARD, board_import.IMPORT_BOARD)
+WRITERS = (NEW_BOARD, IMPORT_BOARD)
 RESERVED_BOARD_IDS = ("all", *VERBS, LIST, *QUERIES, LOCK_TOOLCHAINS, *WRITERS)
 
 
@@ -232,7 +236,8 @@ class Project:
             if layers is not None:
                 layers.configure(build)
             env.Replace(**environment)  # the SConstruct's own settings win over every tool's default
-            if ide.IDE in self.verbs:
+            if IDE in self.verbs:
+                from . import ide
                 ide.prepare(build)
             self.builds.append(build)
         self.components: list[Component] = []
@@ -258,6 +263,8 @@ class Project:
         if others:
             raise PolyboardError(f"{asked[0]} only prints board data; build targets cannot come with it "
                                  f"(got {', '.join(others)})", where="command line")
+        from . import listing
+
         fmt = listing.check_format(self.arguments.get("format", "text"),
                                    listing.FORMATS if "info" in asked else listing.BOARDS_FORMATS)
         answers = {}
@@ -282,8 +289,10 @@ class Project:
             raise PolyboardError(f"{asked[0]} only writes a board file; other targets cannot come with it "
                                  f"(got {', '.join(others)})", where="command line")
         reserved = RESERVED_BOARD_IDS + tuple(self.registry.verbs)
-        if asked[0] == board_scaffold.NEW_BOARD:
+        if asked[0] == NEW_BOARD:
+            from . import board_scaffold
             return {asked[0]: board_scaffold.new_board(self.catalog, self.root, self.arguments, reserved)}
+        from . import board_import
         return {asked[0]: board_import.import_board(self.catalog, self.root, self.arguments, reserved)}
 
     def _child_env(self) -> dict[str, str]:
@@ -402,7 +411,8 @@ class Project:
     def _finish(self) -> None:
         import SCons.Script as S
 
-        if board_check.CHECK_BOARD in self.verbs and not self.components:
+        if CHECK_BOARD in self.verbs and not self.components:
+            from . import reference
             reference.declare(self)  # a board pack's folder: check with the reference firmware polyboard ships
         defaults = []
         for build in self.builds:
@@ -441,14 +451,18 @@ class Project:
             toolchains.check(self.root, self.builds, self.toolchains_mode, self._child_env())
         run_verbs = [v for v in self.verbs if v in RUN_VERBS]
         if run_verbs:
+            from . import verbs
             verbs.declare(self, run_verbs)
             atexit.register(verbs.report, self)  # its table has a row for each failed board
-        tool_verbs = [v for v in self.verbs if v in debugging.VERBS]
+        tool_verbs = [v for v in self.verbs if v in TOOL_VERBS]
         if tool_verbs:
+            from . import debugging
             debugging.declare(self, tool_verbs)
-        if ide.IDE in self.verbs:
+        if IDE in self.verbs:
+            from . import ide
             ide.declare(self)
-        if board_check.CHECK_BOARD in self.verbs:
+        if CHECK_BOARD in self.verbs:
+            from . import board_check
             board_check.declare(self)  # its report names the failed boards
         elif not run_verbs and len(self.builds) > 1:
             atexit.register(failures.report_failed_boards, self.root, [b.board.id for b in self.builds])
@@ -467,11 +481,11 @@ class Project:
                      CI_MATRIX: "print every shard of the selected boards as JSON (shards=N), for a CI matrix",
                      "boards": "list every known board (query=, format=json)",
                      "info": "print the resolved board with the file each value came from",
-                     board_scaffold.NEW_BOARD: "write boards/<id>.toml for a new board (id=, inherits=)",
-                     board_import.IMPORT_BOARD: "convert a PlatformIO board (.json) or probe-rs target (.yaml) "
-                                                "into boards/*.toml (from=)",
-                     board_check.CHECK_BOARD: "build, check the memory map against the ELF and run the reference "
-                                              "firmware; a pass/fail table (build/<board>/check-board.json)",
+                     NEW_BOARD: "write boards/<id>.toml for a new board (id=, inherits=)",
+                     IMPORT_BOARD: "convert a PlatformIO board (.json) or probe-rs target (.yaml) "
+                                   "into boards/*.toml (from=)",
+                     CHECK_BOARD: "build, check the memory map against the ELF and run the reference "
+                                  "firmware; a pass/fail table (build/<board>/check-board.json)",
                      LOCK_TOOLCHAINS: "write toolchains.lock: path, version and sha256 of every tool"}
         for name, registered in self.registry.verbs.items():
             verb_help.setdefault(name, "; ".join(v.help for v in registered))
@@ -521,6 +535,8 @@ def _print_boards(target, source, env) -> int:
 
 
 def _write_board_file(target, source, env) -> int:
+    from . import board_scaffold
+
     try:
         board_scaffold.write(env["POLYBOARD_PLANNED"])
     except PolyboardError as error:
