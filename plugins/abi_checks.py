@@ -22,7 +22,8 @@ inputs changed. Each check is ``error``, ``warn`` or ``off``: the board's ``[che
 the ``checks=`` option; the record says which checks ran and why one did not. ``scons abi-diff
 baseline=MANIFEST`` compares the records and memory maps with an earlier manifest
 (:mod:`polyboard.abi_changelog`).
-Reading DWARF and ELF lives in :mod:`polyboard.abi`.
+Reading DWARF and ELF lives in :mod:`polyboard.abi`, imported by the actions that read (a build that
+runs no check does not pay for its import).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from SCons.Action import Action
 
-from polyboard import PolyboardError, abi, hookimpl, manifest, spawn
+from polyboard import PolyboardError, hookimpl, manifest, spawn
 from polyboard.board import CHECK_NAMES
 from polyboard.scons_data import node_name, signature
 
@@ -203,6 +204,8 @@ def archive_float_abi(build, archive):
 
 
 def archive_float_abi_action(target, source, env):
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     members = [[label, found.abi, found.detail]
                for label, data in abi.elf_inputs(source[0].abspath, str(source[0]))
                for found in [abi.float_abi_of_data(data)]]
@@ -280,6 +283,8 @@ def _report(env, target, failures: list[str], lines: list[str], mode: str, label
 
 
 def float_abi_action(target, source, env):
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     board = env["POLYBOARD_BOARD"]
     wanted = abi.expected_vfp_args(board.cpu.float_abi)
     failures, lines = [], []
@@ -303,6 +308,8 @@ def float_abi_action(target, source, env):
 def probe_action(target, source, env):
     """Compile the generated probe: first ``-fsyntax-only -aux-info`` lists the headers' functions
     (the compiler's own list, no header parsing here), then the file referencing them, with -g."""
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     out = Path(target[0].abspath)
     out.parent.mkdir(parents=True, exist_ok=True)
     headers = [node.abspath for node in source]
@@ -348,6 +355,8 @@ def _no_dwarf(label: str, kind: str, crate: str, error: str = "") -> str:
 
 
 def library_layouts_action(target, source, env):
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     probe, library = source
     probe_data = Path(probe.abspath).read_bytes()
     header_names = sorted({Path(s.abspath).name for s in probe.sources})
@@ -375,6 +384,8 @@ def library_layouts_action(target, source, env):
 
 
 def layout_action(target, source, env):
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     modes = env["ABI_MODES"]
     count = env["ABI_LIBRARIES"]
     layouts, rest = source[:count], source[count:]
@@ -447,6 +458,8 @@ def layout_action(target, source, env):
 def _check_library(library_name: str, header_names: set[str], structs: set[str], probe_facts, rust, others):
     """Compare one staticlib's Rust view with its headers' C view and the other sources'; (struct
     failures, function failures, the record of the headers' ABI)."""
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     functions = {name for (_, name) in probe_facts.functions}
     headers = ", ".join(sorted(header_names))
     layout_failures, function_failures = [], []
@@ -566,6 +579,8 @@ def print_abi_diff(builds, root) -> int:
 
 def _probe_functions(data: bytes) -> set[str]:
     """The functions the probe references (its ``polyboard_abi_<name>`` symbols)."""
+    from polyboard import abi  # ELF and DWARF: imported when a check runs, not at start-up
+
     return {name[len(abi.PROBE_PREFIX):] for name in abi.defined_symbols(data) if name.startswith(abi.PROBE_PREFIX)}
 
 

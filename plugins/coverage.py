@@ -23,12 +23,15 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from polyboard import PolyboardError, hookimpl, manifest, spawn
 from polyboard.go_env import tool_env
-from polyboard.verbs import Coverage
+
+if TYPE_CHECKING:  # the run verbs' module, imported when a test runs (start-up time)
+    from polyboard.verbs import Coverage
 
 GO_FLAGS = ("-cover", "-covermode=atomic", "-coverpkg=./...")
 GO_KINDS = ("go_program", "go_test")
@@ -94,6 +97,8 @@ class NotMeasured:
     args: tuple = ()
 
     def collect(self, status: int) -> Coverage:
+        from polyboard.verbs import Coverage
+
         return Coverage(None, self.reason)
 
 
@@ -108,6 +113,8 @@ class GoCoverage:
     args: tuple
 
     def collect(self, status: int) -> Coverage:
+        from polyboard.verbs import Coverage
+
         build, component = self.build, self.artifact.component
         folder = self.data.parent
         profile = folder / f"{component}.out"
