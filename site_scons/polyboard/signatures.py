@@ -39,13 +39,37 @@ def _record_second(top: str) -> int:
     return _RECORD_SECOND
 
 
-def target_is_stale(target) -> bool:
-    """True when *target* exists but is not the file its last recorded build made.
+# What a file's size and modification second say about SCons's record of it, without reading it.
+SAME, DIFFERS, CANNOT_TELL = "same", "differs", "cannot tell"
 
-    A different size or modification second proves it without reading the file. Equal ones
-    prove nothing only when the record was taken in the same second as SCons's last write of
-    .sconsign (a later rewrite in that second keeps both); only then is the content hashed.
-    So a null build reads no target that has been at rest for a second."""
+
+def _against_record(node) -> tuple[str, str | None]:
+    """(verdict, recorded content signature) for the file *node*.
+
+    A different size or modification second proves the file DIFFERS. Equal ones prove it the
+    SAME only when the record is older than SCons's last write of .sconsign: a record taken in
+    that same second may have been followed by a rewrite within it, so CANNOT_TELL (as when
+    the record has no size or second, or the file cannot be stat'ed): only hashing can tell."""
+    record = scons_compat.recorded_info(node)
+    recorded = getattr(record, "csig", None)
+    size, second = getattr(record, "size", None), getattr(record, "timestamp", None)
+    if not recorded or size is None or second is None:
+        return CANNOT_TELL, recorded or None
+    try:
+        stat = os.stat(node.get_abspath())
+    except OSError:
+        return CANNOT_TELL, recorded
+    if size != stat.st_size or second != int(stat.st_mtime):
+        return DIFFERS, recorded
+    if second >= _record_second(node.fs.Dir("#").get_abspath()):
+        return CANNOT_TELL, recorded
+    return SAME, recorded
+
+
+def target_is_stale(target) -> bool:
+    """True when *target* exists but is not the file its last recorded build made: decided by
+    :func:`_against_record`, hashing the file only when that cannot tell. So a null build
+    reads no target that has been at rest for a second."""
     key = id(target)
     with _LOCK:
         if key in _VERIFIED:
@@ -55,41 +79,22 @@ def target_is_stale(target) -> bool:
     # it is (the whole-build manifest was such a target, and escaped this check).
     target = scons_compat.as_file(target) if scons_compat.may_be_file_node(target) else None
     if target is not None and target.exists():
-        record = scons_compat.recorded_info(target)
-        recorded = getattr(record, "csig", None)
+        verdict, recorded = _against_record(target)
         if recorded:
-            path = target.get_abspath()
-            stat = os.stat(path)
-            size, second = getattr(record, "size", None), getattr(record, "timestamp", None)
-            if size is None or second is None:
-                stale = scons_compat.file_signature(path) != recorded
-            elif size != stat.st_size or second != int(stat.st_mtime):
-                stale = True
-            elif second >= _record_second(target.fs.Dir("#").get_abspath()):
-                stale = scons_compat.file_signature(path) != recorded
+            if verdict == CANNOT_TELL:
+                stale = scons_compat.file_signature(target.get_abspath()) != recorded
+            else:
+                stale = verdict == DIFFERS
     with _LOCK:
         _VERIFIED[key] = stale
     return stale
 
 
 def recorded_signature_if_unchanged(node) -> str | None:
-    """The content signature SCons recorded for the file *node*, when its size and modification
-    second are still the recorded ones and the record was not taken in the second .sconsign was
-    last written (target_is_stale's proof); None when only reading the file can tell."""
-    record = scons_compat.recorded_info(node)
-    recorded = getattr(record, "csig", None)
-    size, second = getattr(record, "size", None), getattr(record, "timestamp", None)
-    if not recorded or size is None or second is None:
-        return None
-    try:
-        stat = os.stat(node.get_abspath())
-    except OSError:
-        return None
-    if size != stat.st_size or second != int(stat.st_mtime):
-        return None
-    if second >= _record_second(node.fs.Dir("#").get_abspath()):
-        return None
-    return recorded
+    """The content signature SCons recorded for the file *node* when :func:`_against_record`
+    proves the file the same; None when only reading the file can tell."""
+    verdict, recorded = _against_record(node)
+    return recorded if verdict == SAME else None
 
 
 def reuse_recorded_signature(dependency) -> None:
