@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned, write
+from helpers import child_env, copy_built_tree, copy_tree, run_scons, spawned, spawned_processes, write
 
 LINUX_BOARDS = ("rpi3", "rpi4", "visionfive2")
 CRC_LINE = "crc32(123456789) = cbf43926"
@@ -172,6 +172,40 @@ def test_go_edits_rebuild_only_go(linux_tree, tmp_path):
         handle.write("\n// a test-only edit\n")
     result = run_scons(tree, "board=rpi4")
     assert rebuilt(result.stdout) == ["build/rpi4/kern-test"]
+
+
+TAGGED_GO = """//go:build board_tag_demo
+
+package main
+
+import "fmt"
+
+// Built only with the board's tag: its line proves go.tags reached go.
+func init() { fmt.Println("board tag demo: on") }
+"""
+
+
+@pytest.mark.toolchain
+def test_a_board_files_go_tags_reach_go_and_change_the_program(linux_tree, tmp_path):
+    """[go] tags in a board file: go builds with them (its argv), the tagged file is compiled in,
+    and the program prints its line in QEMU; a board without the tag leaves the file out."""
+    tree = copy_built_tree(linux_tree, tmp_path / "tree")
+    write(tree / "src/app/board_tag_demo.go", TAGGED_GO)
+    board = tree / "boards/rpi4.toml"
+    text = board.read_text()
+    assert text.count('goarch = "arm64"\n') == 1
+    board.write_text(text.replace('goarch = "arm64"\n', 'goarch = "arm64"\ntags = ["board_tag_demo"]\n'))
+    log = tmp_path / "spawn.log"
+    result = run_scons(tree, "boards=rpi4,rpi3", "run", timeout=RUN_TIMEOUT,
+                       env=child_env(POLYBOARD_SPAWN_LOG=str(log)))
+    assert result.returncode == 0, result.output
+    assert "[rpi4] board tag demo: on" in result.stdout, result.stdout
+    assert "[rpi3] board tag demo" not in result.stdout, result.stdout
+    argvs = [p["argv"] for p in spawned_processes(log)]
+    go = [a for a in argvs if Path(a[0]).name == "go" and "build" in a and "-tags" in a]
+    rpi4 = [a for a in go if any("build/rpi4/" in s for s in a)]
+    assert rpi4 and all("board_tag_demo" in a[a.index("-tags") + 1].split(",") for a in rpi4), go
+    assert not any("board_tag_demo" in a[a.index("-tags") + 1] for a in go if a not in rpi4), go
 
 
 @pytest.mark.toolchain
