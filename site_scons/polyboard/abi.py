@@ -172,21 +172,34 @@ class _SectionHeader:
     entsize: int
 
 
-def _section_headers(data: bytes) -> tuple[bool, str, int, list[_SectionHeader]] | None:
-    """(64-bit?, byte order, e_machine, the section headers with their names), read with struct;
-    ``None`` for a file of another shape (extended section numbering included)."""
+def _elf_header(data: bytes) -> tuple[bool, str, int, int, int, int, int, int, str] | None:
+    """The ELF header's fields both struct readers use: (64-bit?, byte order, e_machine, e_flags,
+    e_shoff, e_shentsize, e_shnum, e_shstrndx, the struct format of one section header), or
+    ``None`` for a file that is not ELF."""
     if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
         return None
     wide, order = data[4] == 2, "<" if data[5] == 1 else ">"
     machine, = struct.unpack_from(order + "H", data, 18)
     if wide:
+        flags, = struct.unpack_from(order + "I", data, 48)
         shoff, = struct.unpack_from(order + "Q", data, 40)
         entsize, count, names_index = struct.unpack_from(order + "HHH", data, 58)
         entry = order + "IIQQQQIIQQ"
     else:
+        flags, = struct.unpack_from(order + "I", data, 36)
         shoff, = struct.unpack_from(order + "I", data, 32)
         entsize, count, names_index = struct.unpack_from(order + "HHH", data, 46)
         entry = order + "10I"
+    return wide, order, machine, flags, shoff, entsize, count, names_index, entry
+
+
+def _section_headers(data: bytes) -> tuple[bool, str, int, list[_SectionHeader]] | None:
+    """(64-bit?, byte order, e_machine, the section headers with their names), read with struct;
+    ``None`` for a file of another shape (extended section numbering included)."""
+    header = _elf_header(data)
+    if header is None:
+        return None
+    wide, order, machine, _, shoff, entsize, count, names_index, entry = header
     if shoff == 0 or count == 0 or names_index >= count or entsize != struct.calcsize(entry):
         return None
     table = memoryview(data)[shoff:shoff + entsize * count]
@@ -341,14 +354,10 @@ def float_abi_of_data(data: bytes) -> FloatAbi:
 
 def _arm_float_abi(data: bytes) -> FloatAbi | None:
     """The fast path of :func:`float_abi_of_data`; ``None`` for a file it leaves to pyelftools."""
-    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] not in (1, 2):  # ELF32, either byte order
+    header = _elf_header(data)
+    if header is None or header[0] or header[2] != EM_ARM:  # ELF32 ARM, either byte order
         return None
-    order = "<" if data[5] == 1 else ">"
-    machine, = struct.unpack_from(order + "H", data, 18)
-    if machine != EM_ARM:
-        return None
-    flags, _, _, _, shentsize, shnum, _ = struct.unpack_from(order + "IHHHHHH", data, 36)
-    shoff, = struct.unpack_from(order + "I", data, 32)
+    _, order, _, flags, shoff, shentsize, shnum, _, _ = header
     if shoff == 0:
         return _float_abi(flags, None)
     if shentsize != 40:
