@@ -19,19 +19,16 @@ This module only talks HTTP and keeps counts; :mod:`polyboard.cache` hooks it in
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import tempfile
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .errors import PolyboardError
 from .remote_report import human_bytes
-
-if TYPE_CHECKING:
-    import http.client
 
 CONNECT_TIMEOUT = 2.0  # seconds: a server that does not answer costs this once per run
 IO_TIMEOUT = 10.0  # seconds per read/write on an open connection: a stalled server is bounded
@@ -226,8 +223,6 @@ class RemoteStore:
 
     # -- HTTP --
     def _connection(self) -> http.client.HTTPConnection:
-        import http.client  # here, not at the top: every build imports this module, few use it
-
         conn = getattr(self._local, "conn", None)
         if conn is None:
             cls = http.client.HTTPSConnection if self.endpoint.scheme == "https" else http.client.HTTPConnection
@@ -246,8 +241,6 @@ class RemoteStore:
         headers = {"User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Length"] = str(len(body))
-        import http.client
-
         for attempt in (1, 2):
             reused = getattr(self._local, "conn", None) is not None
             try:
