@@ -43,6 +43,11 @@ TIMEOUT = 1800
 def install(revision: str, folder: Path) -> Path:
     """REV's tree in *folder* with its own venv (an editable install, as setup.sh makes); its scons."""
     folder.mkdir(parents=True)
+    known = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+                           stdout=subprocess.DEVNULL, timeout=TIMEOUT)
+    if known.returncode != 0:
+        sys.stderr.write(f"bench: --revision {revision}: not a commit of this repository\n")
+        sys.exit(2)
     archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, stdout=subprocess.PIPE,
                              timeout=TIMEOUT).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True, timeout=TIMEOUT)
